@@ -1,0 +1,409 @@
+"""Turn scraped page text into a title, a date and the body's paragraphs.
+
+Scraped news text carries page debris around the article: datelines, player
+and share widgets, counters, photo credits, polls, related-headline lists,
+tag lines, comment sections, donation pitches and author bios. Each kind is
+recognised by its *shape* (a short line made of interface words, a line of
+numbers, a run of title-like lines, a comma list of keywords ...), never by
+matching a publisher's exact strings, so new sites need no new code.
+
+Pure: text in, ``Cleaned`` out. Never imports I/O, the store or Prefect.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from briefing.dates import parse_dateline
+
+# Words that make up interface widgets ("Listen Live", "Get short URL",
+# "Share on X", "Comments (4)", "Log in to comment", "Read more" ...).
+_WIDGET_WORDS = set("""
+listen live audio play pause watch video podcast get short url link links copy print email e-mail
+share shares shared facebook twitter x whatsapp telegram vk linkedin reddit pinterest tweet flipboard
+pocket comment comments commenting reply replies respond responses discussion discuss community standards
+subscribe subscription subscribed newsletter newsletters sign log login logout register up follow via
+read more related advertisement advert ads ad sponsored promoted save saved bookmark font size text
+leave post add no view views votes voted vote likes like reads total show hide close menu home next
+previous back top download app cookies accept embed article story minute min mins rss feed alerts
+notifications
+""".split())
+_STOP = {"a", "an", "the", "to", "on", "of", "for", "this", "with", "and", "our", "your", "us", "in", "it", "is", "be"}
+_COMMENT_WORDS = {"comment", "comments", "commenting", "reply", "replies", "respond", "responses", "discussion"}
+_TERMINAL = tuple('.!?"”’»…')
+_CREDIT = re.compile(
+    r"^(?:©|\(c\)\s|copyright\b|(?:photo|image|picture|illustration|graphic|video)s?\s*"
+    r"(?:credits?)?\s*(?::|by\b|courtesy\b|/)|(?:credits?|source)\s*:|(?:getty|afp|ap|reuters|epa|tass|xinhua)"
+    r"\s*(?:images)?\s*/)", re.IGNORECASE)
+_BREADCRUMB_SEP = re.compile(r"\s(?:»|›|>|/|\\|→)\s")
+_TAGS = re.compile(r"^(?:tags?|topics?|keywords?|filed under|categories|category)\s*:", re.IGNORECASE)
+_RELATED = re.compile(r"^(?:related(?: stories| articles| news| coverage)?|read more|read also|also read|"
+                      r"see also|more on this(?: story| topic)?|more from \w+|recommended|you may also like|"
+                      r"most read|trending)\b\s*:?", re.IGNORECASE)
+_PERCENT = re.compile(r"(?:^|\s)\d{1,3}(?:[.,]\d+)?\s?%\s*(?:\(\s*\d[\d,.\s]*\))?\s*$")
+_VOTES = re.compile(r"^(?:total\s+)?(?:votes?|voted|voters)\s*:?\s*[\d,.]+$", re.IGNORECASE)
+_NAME = r"[A-Z][\w.'-]*"
+_BYLINE = re.compile(r"^(?i:by|written by|author|reporting by|editing by|additional reporting by)\s*:?\s+"
+                     + _NAME + r"(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*)" + _NAME + r"){0,6}"
+                     r"(?:\s*[;,]\s*(?i:editing|writing) by .*)?$")
+_CREDIT_LINE = re.compile(r"^\(?(?:reporting|writing|editing|additional reporting|compiled)\s+by\b[^()]*\)?$",
+                          re.IGNORECASE)
+_MASTHEAD_SEP = re.compile(r"\s+[|·•]\s+")
+_ABOUT_AUTHOR = re.compile(r"^about the authors?\b", re.IGNORECASE)
+_BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|was|has been)\s+(?:a|an|the|our)\b.{0,80}?\b"
+                  r"(?:journalist|writer|correspondent|editor|reporter|author|founder|columnist|contributor|"
+                  r"blogger|freelancer)", re.IGNORECASE)
+_PITCH = re.compile(r"\b(?:support(?:s|ing|ed)?|donat\w*|contribut\w*|subscri\w*|journalism|journalists?|"
+                    r"independen\w*|readers?|advertis\w*|paywall|patreon|patrons?|share|membership|"
+                    r"editorial)\b", re.IGNORECASE)
+_MEDIA_SELF = re.compile(r"\b(?:journalism|reporting|newsroom|articles|newsletter|donat\w*|subscri\w*|patreon|"
+                         r"website|site|news organi[sz]ations?)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us|you|your)\b", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[•·▪●◦*+-]|\d{1,2}[.)])\s+")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What cleaning kept: the article's own title, date and paragraphs."""
+
+    title: str | None
+    published: datetime | None
+    paragraphs: tuple[str, ...]
+    dropped: tuple[tuple[str, str], ...] = ()  # (reason, line), for debugging and tests
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass
+class _Line:
+    text: str
+    block: int
+    reason: str | None = None  # None: content; else why it is debris
+    heading: bool = False  # a markdown heading or an HTML title
+
+
+def clean_text(text: str, *, markdown: bool = False) -> Cleaned:
+    """Strip page debris from ``text`` and find its title and dateline.
+
+    Args:
+        text: plain text with one paragraph per line or per blank-line block.
+        markdown: read ``#`` headings, links and emphasis as Markdown.
+    """
+    lines = _split(text, markdown)
+    published = None
+    for line in lines:
+        _classify(line)
+        if line.reason == "dateline" and published is None:
+            published = parse_dateline(line.text)
+    _mark_polls(lines)
+    _mark_captions(lines)
+    _mark_headline_runs(lines)
+    _mark_tail(lines)
+    _mark_repeats(lines)
+    title = _take_title(lines)
+    paragraphs = _paragraphs(lines)
+    dropped = tuple((ln.reason, ln.text) for ln in lines if ln.reason and ln.reason != "title")
+    return Cleaned(title=title, published=published, paragraphs=tuple(paragraphs), dropped=dropped)
+
+
+def derive_title(lead: str, max_words: int = 12) -> str:
+    """A short title from the lead: its first sentence or clause, else cut at a word boundary.
+
+    Attribution tails ("..., analysts said.") are dropped first, because a
+    headline states the claim, not who made it.
+    """
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", lead.strip(), maxsplit=1)[0]
+    first = re.sub(r",\s+(?:\S+\s+){0,4}(?:said|says|reported|reports|told \S+|according to .+)\.?$",
+                   "", first)
+    first = first.rstrip(" .;:,")
+    words = first.split()
+    if len(words) <= max_words + 2:
+        return first
+    clause = re.split(r"[,;:–—]\s", first, maxsplit=1)[0].split()
+    if 6 <= len(clause) <= 18:
+        return " ".join(clause)
+    cut = words[:max_words]
+    while cut and cut[-1] in _STOP | {"and", "or", "but", "as", "by", "from", "at", "that"}:
+        cut.pop()
+    return " ".join(cut).rstrip(",;:") + "…"
+
+
+# --- line splitting -------------------------------------------------------
+
+def _split(text: str, markdown: bool) -> list[_Line]:
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\xa0", " ").replace("\u200b", "").replace("\ufeff", "")
+    lines: list[_Line] = []
+    block = 0
+    for raw in text.split("\n"):
+        line = re.sub(r"[ \t]+", " ", raw).strip()
+        if not line:
+            block += 1
+            continue
+        heading = False
+        if markdown:
+            line, heading = _unmarkdown(line)
+            if not line:
+                continue
+        lines.append(_Line(_GLUED_SENTENCE.sub(" ", line), block, heading=heading))
+    return lines
+
+
+def _unmarkdown(line: str) -> tuple[str, bool]:
+    heading = bool(_MD_HEADING.match(line))
+    line = _MD_HEADING.sub("", line)
+    line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)          # images
+    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)       # links -> their text
+    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)            # bold
+    line = re.sub(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])", r"\2", line)  # emphasis
+    line = re.sub(r"^>\s?", "", line)                          # block quotes
+    if re.fullmatch(r"[-*_=]{3,}", line):                       # rules
+        return "", False
+    return line.strip(), heading
+
+
+# --- rules on one line ------------------------------------------------------
+
+def _words(text: str) -> list[str]:
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)  # "standardsDiscussion" -> two words
+    return re.findall(r"[A-Za-z][A-Za-z'-]*", spaced)
+
+
+def _is_sentence(text: str) -> bool:
+    return text.endswith(_TERMINAL) or len(text.split()) >= 25
+
+
+def _headline_like(text: str) -> bool:
+    n = len(text.split())
+    return 2 <= n <= 20 and (not text.endswith(_TERMINAL + tuple(":;,")) or text.endswith("?"))
+
+
+def _is_widget(text: str) -> bool:
+    words = [w.lower() for w in _words(text)]
+    content = [w for w in words if w not in _STOP or w in _WIDGET_WORDS]
+    if not content or len(words) > 7 or text.endswith("."):
+        return False
+    hits = sum(w in _WIDGET_WORDS for w in content)
+    return hits / len(content) >= 0.75
+
+
+def _is_tag_line(text: str) -> bool:
+    if _TAGS.match(text):
+        return True
+    items = [i.strip() for i in text.split(",")]
+    if len(items) < 5 or text.endswith(".") or not all(items):
+        return False
+    sizes = [len(i.split()) for i in items]
+    return max(sizes) <= 6 and sum(sizes) / len(sizes) <= 3.5
+
+
+def _classify(line: _Line) -> None:
+    text = line.text
+    n = len(text.split())
+    if n <= 12 and parse_dateline(text.lstrip("|•·-– ")) is not None:
+        line.reason = "dateline"
+    elif not re.search(r"[^\W\d_]", text):
+        line.reason = "counter"
+    elif _is_widget(text):
+        line.reason = "widget"
+    elif _VOTES.match(text):
+        line.reason = "poll"
+    elif n <= 25 and ("©" in text or _CREDIT.match(text)):
+        line.reason = "credit"
+    elif n <= 25 and (text.lower().startswith("you are here") or len(_BREADCRUMB_SEP.findall(text)) >= 2):
+        line.reason = "breadcrumb"
+    elif _is_tag_line(text):
+        line.reason = "tags"
+    elif (n <= 10 and (_BYLINE.match(text) or _ABOUT_AUTHOR.match(text))) or (n <= 30 and _CREDIT_LINE.match(text)):
+        line.reason = "byline"
+    elif _is_pitch(text):
+        line.reason = "pitch"
+    elif _is_masthead(text):
+        line.reason = "masthead"
+    elif not _is_sentence(text) and n <= 15 and re.search(r"\bour\b", text, re.I) \
+            and any(w.lower() in _WIDGET_WORDS for w in _words(text)):
+        line.reason = "promo"  # "check the latest alerts on our live page"
+
+
+def _is_masthead(text: str) -> bool:
+    """Outlet and section labels: "Northwind Wire | Markets", "Monitor · Defence"."""
+    parts = _MASTHEAD_SEP.split(text)
+    return len(parts) >= 2 and all(1 <= len(p.split()) <= 3 for p in parts)
+
+
+def _is_pitch(text: str) -> bool:
+    """A paragraph asking the reader for money or engagement on the outlet's behalf."""
+    hits = {m.lower() for m in _PITCH.findall(text)}
+    return len(hits) >= 2 and bool(_MEDIA_SELF.search(text)) and bool(_FIRST_PERSON.search(text))
+
+
+# --- rules on neighbourhoods -------------------------------------------------
+
+def _content(lines: list[_Line]) -> list[_Line]:
+    return [ln for ln in lines if ln.reason is None]
+
+
+def _mark_polls(lines: list[_Line]) -> None:
+    """A question, its options and their "68.3% (1559)" results."""
+    hits = [i for i, ln in enumerate(lines) if _PERCENT.search(ln.text) and len(ln.text.split()) <= 20]
+    if len(hits) < 2:
+        return
+    groups: list[list[int]] = [[hits[0]]]
+    for i in hits[1:]:
+        (groups[-1] if i - groups[-1][-1] <= 3 else groups.append([i]) or groups[-1]).append(i)
+    for group in groups:
+        if len(group) < 2:
+            continue
+        start = group[0]
+        for j in range(group[0] - 1, max(-1, group[0] - 12), -1):
+            if lines[j].text.endswith("?"):
+                start = j
+                break
+        else:
+            start = max(0, group[0] - 1) if not _is_sentence(lines[group[0] - 1].text) else group[0]
+        end = group[-1]
+        while end + 1 < len(lines) and (_VOTES.match(lines[end + 1].text) or lines[end + 1].reason == "poll"):
+            end += 1
+        for ln in lines[start:end + 1]:
+            ln.reason = ln.reason or "poll"
+
+
+def _mark_captions(lines: list[_Line]) -> None:
+    """The short caption line right above a photo credit."""
+    for i, line in enumerate(lines):
+        if line.reason != "credit":
+            continue
+        prev = lines[i - 1] if i > 0 else None
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if prev is not None and prev.reason is None and not _is_sentence(prev.text) \
+                and len(prev.text.split()) <= 15 and i > 1:
+            prev.reason = "caption"
+        elif nxt is not None and nxt.reason is None and len(nxt.text.split()) <= 20 \
+                and len(re.findall(r"[.!?](?:\s|$)", nxt.text)) <= 1:
+            nxt.reason = "caption"
+
+
+def _mark_headline_runs(lines: list[_Line]) -> None:
+    """Lists of related headlines: a "Related:" header, or 3+ title-like lines in a row."""
+    content = [ln for ln in lines if ln.reason in (None, "widget")]
+    i = 0
+    while i < len(content):
+        if content[i].reason == "widget":
+            if _RELATED.match(content[i].text):
+                content[i].reason = "related"
+                j = i + 1
+                while j < len(content) and content[j].reason is None \
+                        and _headline_like(_BULLET.sub("", content[j].text)):
+                    content[j].reason = "related"
+                    j += 1
+                i = j
+            else:
+                i += 1
+            continue
+        if _RELATED.match(content[i].text) and len(content[i].text.split()) <= 8:
+            content[i].reason = "related"
+            j = i + 1
+            while j < len(content) and _headline_like(_BULLET.sub("", content[j].text)):
+                content[j].reason = "related"
+                j += 1
+            i = j
+            continue
+        j = i
+        while j < len(content) and content[j].reason is None and _headline_like(content[j].text) \
+                and not _BULLET.match(content[j].text):
+            j += 1
+        if j - i >= 3 and not (i == 0 and j - i <= 3):
+            for ln in content[i:j]:
+                ln.reason = "related"
+        i = max(j, i + 1)
+
+
+def _mark_tail(lines: list[_Line]) -> None:
+    """Comment sections and author bios at the end of the page."""
+    if not lines:
+        return
+    half = len(lines) // 2
+    for i in range(half, len(lines)):
+        line = lines[i]
+        words = {w.lower() for w in _words(line.text)}
+        if line.reason in ("widget", None) and words & _COMMENT_WORDS and _is_widget(line.text):
+            for ln in lines[i:]:
+                ln.reason = ln.reason or "comments"
+            break
+    for i in range(max(half, 1), len(lines)):
+        line, prev = lines[i], lines[i - 1]
+        if line.reason is None and prev.reason in ("widget", "pitch", "promo") \
+                and len(line.text.split()) <= 20 and re.search(r"\byou(?:r)?\b", line.text, re.I):
+            line.reason = "promo"  # "Get the top stories in your inbox" under "Subscribe"
+    for i in range(half, len(lines)):
+        line = lines[i]
+        if line.reason == "byline" and _ABOUT_AUTHOR.match(line.text):
+            for ln in lines[i + 1:i + 3]:
+                if ln.reason is None and (_BIO.match(ln.text) or len(ln.text.split()) <= 6):
+                    ln.reason = "bio"
+        elif line.reason is None and _BIO.match(line.text):
+            line.reason = "bio"
+
+
+def _mark_repeats(lines: list[_Line]) -> None:
+    """Repeated paragraphs (a standfirst shown twice) and pull quotes.
+
+    A pull quote is a short line that repeats words of a body paragraph; the
+    short attribution line under it goes with it.
+    """
+    seen: set[str] = set()
+    content = _content(lines)
+    bodies = [ln.text for ln in content if _is_sentence(ln.text) and len(ln.text.split()) >= 15]
+    for k, line in enumerate(content):
+        key = re.sub(r"\W+", " ", line.text).strip().lower()
+        if key in seen:
+            line.reason = "repeat"
+            continue
+        seen.add(key)
+        n = len(line.text.split())
+        if 4 <= n <= 20 and not line.heading and any(line.text.rstrip(".") in b and b != line.text for b in bodies):
+            line.reason = "pull-quote"
+            nxt = content[k + 1] if k + 1 < len(content) else None
+            if nxt is not None and not _is_sentence(nxt.text) and len(nxt.text.split()) <= 12:
+                nxt.reason = "pull-quote"
+
+
+def _take_title(lines: list[_Line]) -> str | None:
+    """The first title-like line before the body starts, removed from the body."""
+    head: list[_Line] = []
+    for line in _content(lines):
+        if _is_sentence(line.text) and not line.heading:
+            break
+        head.append(line)
+    chosen = next((ln for ln in head if ln.heading), None) or next(
+        (ln for ln in head if _headline_like(ln.text) and len(ln.text.split()) >= 3), None)
+    if chosen is None:
+        return None
+    for line in head[:head.index(chosen)]:
+        line.reason = "masthead"
+    chosen.reason = "title"
+    return chosen.text.strip()
+
+
+def _paragraphs(lines: list[_Line]) -> list[str]:
+    """Join hard-wrapped lines of one block; keep one paragraph per line otherwise."""
+    out: list[str] = []
+    prev: _Line | None = None
+    for line in lines:
+        if line.reason is not None:
+            prev = None
+            continue
+        if (prev is not None and prev.block == line.block and out
+                and (line.text[:1].islower() or (len(prev.text) >= 40 and not prev.text.endswith(_TERMINAL)))):
+            out[-1] = out[-1] + " " + line.text
+        else:
+            out.append(line.text)
+        prev = line
+    return out

@@ -1,0 +1,361 @@
+"""The ``briefing`` command: the flows (run, ingest, digest, serve) and one command per stage.
+
+Stage commands follow ``STAGE-CLI``: inputs are files/folders or ``--jsonl``,
+output is JSON Lines on stdout in input order, logs go to stderr, a bad record
+becomes ``{"id", "error"}`` and exit code 1; bad usage or config exits 2.
+Only here do ``BriefingError``s become messages and exit codes. Prefect is
+imported only by the flow commands, so stage commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from briefing.exceptions import BriefingError, ConfigError, ExtractionError
+
+DEFAULT_CONFIG = "config/briefing.yaml"
+BUNDLED_TOPIC = Path(__file__).resolve().parent.parent / "config" / "topics" / "russia_china.yaml"
+
+config_option = click.option(
+    "--config", "config_path", envvar="BRIEFING_CONFIG", default=DEFAULT_CONFIG, show_default=True,
+    type=click.Path(dir_okay=False), help="Config file (env BRIEFING_CONFIG).")
+
+
+def _fail(exc: BriefingError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2 if isinstance(exc, ConfigError) else 1)
+
+
+def _prefect_env() -> None:
+    """Quiet, offline-friendly Prefect defaults; the user's own settings win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "briefing")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
+def main(verbose: bool) -> None:
+    """Briefing: ingest news, keep the topic, digest it by email.
+
+    \b
+    Quick start:
+      briefing run --config config/briefing.yaml
+      briefing extract ../shared/seeds/*.txt
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+# --- flows -----------------------------------------------------------------
+
+def _load(config_path: str) -> Any:
+    from briefing.config import load_config
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail(exc)
+
+
+def _run_flow(call: Callable[[], Any]) -> Any:
+    _prefect_env()
+    try:
+        return call()
+    except BriefingError as exc:
+        _fail(exc)
+
+
+def _report(result: Any) -> None:
+    if result.status == "empty":
+        click.echo(f"no digest: nothing new on the topic since {result.window.start:%Y-%m-%d %H:%M} UTC "
+                   f"({result.articles} new articles, none relevant)")
+    elif result.status == "dry-run":
+        click.echo(result.text)
+    else:
+        click.echo(f"digest {result.status}: {result.stories} stories from {result.articles} articles", err=True)
+        click.echo(str(result.path))
+
+
+@main.command()
+@config_option
+def run(config_path: str) -> None:
+    """Ingest all sources, then make and deliver the digest; prints the digest's path.
+
+    \b
+    Example:
+      briefing run --config config/briefing.yaml
+    """
+    _load(config_path)
+    from flows.briefing import briefing_flow
+    _report(_run_flow(lambda: briefing_flow(config_path)))
+
+
+@main.command()
+@config_option
+def ingest(config_path: str) -> None:
+    """Fetch every source and store the new articles; prints one line per source.
+
+    \b
+    Example:
+      briefing ingest --config config/briefing.yaml
+    """
+    _load(config_path)
+    from flows.ingest import ingest_flow
+    for h in _run_flow(lambda: ingest_flow(config_path)):
+        note = f" ({h.error})" if h.error else ""
+        click.echo(f"{h.source}: {h.status}, {h.new} new of {h.items}{note}")
+
+
+@main.command()
+@config_option
+@click.option("--since", help="Window start, ISO-8601 (default: end of the last delivered digest).")
+@click.option("--until", help="Window end, ISO-8601 (default: now).")
+@click.option("--dry-run", is_flag=True, help="Print the text digest; write, send and record nothing.")
+def digest(config_path: str, since: str | None, until: str | None, dry_run: bool) -> None:
+    """Make the digest of articles first seen in the window, deliver it, record it.
+
+    \b
+    Examples:
+      briefing digest
+      briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
+    """
+    _load(config_path)
+    from flows.digest import digest_flow
+    _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run)))
+
+
+@main.command()
+@config_option
+@click.option("--cron", default="0 6 * * *", show_default=True, help="When to ingest and send the digest.")
+@click.option("--ingest-cron", default="0 * * * *", show_default=True,
+              help="When to ingest between digests ('' for never).")
+def serve(config_path: str, cron: str, ingest_cron: str) -> None:
+    """Run scheduled digests until stopped (Prefect deployments served from this process).
+
+    \b
+    Example:
+      briefing serve --cron "0 7 * * 1-5"
+    """
+    _load(config_path)
+    from flows.deployments import serve_all
+    _run_flow(lambda: serve_all(config_path, cron, ingest_cron or None))
+
+
+# --- stage commands ----------------------------------------------------------
+
+jsonl_option = click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"),
+                            help="JSON Lines input ('-' for stdin): {id, text, title?, url?, source?, published?}.")
+paths_argument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+
+
+class _Record:
+    """One stage input: an article, or the error that replaces it in the output."""
+
+    def __init__(self, id: str, article: Any = None, options: dict[str, Any] | None = None,
+                 error: str | None = None):
+        self.id, self.article, self.options, self.error = id, article, options or {}, error
+
+
+def _records(paths: tuple[Path, ...], jsonl: Any, clean: bool) -> Iterator[_Record]:
+    from briefing.extract import to_article
+    from briefing.sources.folder import iter_documents, read_document
+
+    if bool(paths) == bool(jsonl):
+        raise click.UsageError("give PATH... or --jsonl FILE (one of the two)")
+    now = datetime.now(timezone.utc)
+    for root in paths:
+        skipped: list[tuple[str, str]] = []
+        files = iter_documents(root, skipped) if root.is_dir() else [root]
+        for location, reason in skipped:
+            logging.getLogger("briefing").warning("skipped %s: %s", location, reason)
+        for path in files:
+            try:
+                yield _Record(str(path), to_article(read_document(path, "files"), now))
+            except ExtractionError as exc:
+                yield _Record(str(path), error=exc.message)
+    if jsonl:
+        for number, line in enumerate(jsonl, 1):
+            if line.strip():
+                yield _from_json(line, number, now, clean)
+
+
+def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
+    from briefing.dates import parse_datetime
+    from briefing.extract import article_id, content_hash, to_article
+    from briefing.types import Article, RawItem
+
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        return _Record(f"line {number}", error=f"not JSON: {exc}")
+    if not isinstance(record, dict):
+        return _Record(f"line {number}", error="not a JSON object")
+    rid = str(record.get("id", f"line {number}"))
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return _Record(rid, error="no 'text'")
+    try:
+        published = parse_datetime(record["published"]) if record.get("published") else None
+    except (ValueError, TypeError) as exc:
+        return _Record(rid, error=f"bad 'published': {exc}")
+    source = str(record.get("source") or "jsonl")
+    title = record.get("title") if isinstance(record.get("title"), str) else None
+    location = str(record.get("url") or rid)
+    options = {k: v for k, v in record.items() if k not in {"id", "text", "title", "url", "source", "published"}}
+    if clean:
+        try:
+            article = to_article(RawItem(source, location, text, "text", title, published), now)
+        except ExtractionError as exc:
+            return _Record(rid, error=exc.message)
+        return _Record(rid, article, options)
+    # Already clean text: keep it verbatim; single newlines also separate paragraphs.
+    body = text.replace("\r\n", "\n")
+    if "\n\n" not in body:
+        body = "\n\n".join(p.strip() for p in body.split("\n") if p.strip())
+    digest = content_hash(body)
+    from briefing.clean import derive_title
+    return _Record(rid, Article(id=article_id(source, digest), source=source, location=location,
+                                title=title or derive_title(body.split("\n\n")[0]), text=body,
+                                content_hash=digest, first_seen=now, published=published), options)
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _per_document(paths: tuple[Path, ...], jsonl: Any, clean: bool,
+                  fn: Callable[[_Record], dict[str, Any]]) -> None:
+    failed = False
+    for rec in _records(paths, jsonl, clean):
+        if rec.error is not None:
+            failed = True
+            _emit({"id": rec.id, "error": rec.error})
+            continue
+        try:
+            _emit({"id": rec.id, **fn(rec)})
+        except (BriefingError, ValueError, TypeError) as exc:
+            failed = True
+            _emit({"id": rec.id, "error": str(exc)})
+    sys.exit(1 if failed else 0)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@main.command()
+@paths_argument
+@jsonl_option
+def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
+    """Clean files (or records) and print id, path, title, published, text as JSON Lines.
+
+    \b
+    Examples:
+      briefing extract ../shared/seeds/*.txt
+      briefing extract examples/inbox
+      echo '{"id": "a", "text": "..."}' | briefing extract --jsonl -
+    """
+    _per_document(paths, jsonl, True, lambda r: {
+        "path": r.article.location, "title": r.article.title,
+        "published": _iso(r.article.published), "text": r.article.text})
+
+
+@main.command()
+@paths_argument
+@jsonl_option
+@click.option("--topic", "topic_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Topic file (default: the config's topic, else the bundled Russia–China topic).")
+@config_option
+def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, config_path: str) -> None:
+    """Score each document for the topic: id, score, relevant, evidence.
+
+    \b
+    Examples:
+      briefing relevance ../shared/seeds/*.txt
+      briefing relevance --topic config/topics/russia_china.yaml --jsonl articles.jsonl
+    """
+    from dataclasses import asdict
+
+    from briefing.relevance import load_topic, score
+
+    if topic_path is None:
+        topic_path = _load(config_path).topic if Path(config_path).exists() else BUNDLED_TOPIC
+    try:
+        topic = load_topic(topic_path)
+    except ConfigError as exc:
+        _fail(exc)
+
+    def one(r: _Record) -> dict[str, Any]:
+        result = score(r.article.title, r.article.text, topic)
+        threshold = float(r.options.get("threshold", topic.threshold))
+        return {"score": result.score, "relevant": result.score >= threshold,
+                "evidence": [asdict(e) for e in result.evidence]}
+
+    _per_document(paths, jsonl, False, one)
+
+
+@main.command()
+@paths_argument
+@jsonl_option
+@click.option("--sentences", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Sentences per summary (a record's own \"sentences\" wins).")
+def summarize(paths: tuple[Path, ...], jsonl: Any, sentences: int) -> None:
+    """Summarize each document with verbatim sentences: id, summary.
+
+    \b
+    Examples:
+      briefing summarize --sentences 2 ../shared/seeds/*.txt
+      briefing summarize --jsonl articles.jsonl
+    """
+    from briefing.summarize import summarize as summarize_articles
+
+    def one(r: _Record) -> dict[str, Any]:
+        n = int(r.options.get("sentences", sentences))
+        if n < 1:
+            raise ValueError("'sentences' must be at least 1")
+        return {"summary": [s.text for s in summarize_articles([r.article], n)]}
+
+    _per_document(paths, jsonl, False, one)
+
+
+@main.command()
+@paths_argument
+@jsonl_option
+def dedupe(paths: tuple[Path, ...], jsonl: Any) -> None:
+    """Group documents: print one object {duplicates, stories}, each a list of lists of ids.
+
+    \b
+    Examples:
+      briefing dedupe examples/inbox
+      briefing dedupe --jsonl articles.jsonl
+    """
+    from briefing.dedupe import duplicate_groups, story_groups
+
+    records = list(_records(paths, jsonl, False))
+    good = [r for r in records if r.error is None]
+    ids = {id(r.article): r.id for r in good}
+    dups = duplicate_groups([r.article for r in good])
+    stories = story_groups([g[0] for g in dups])
+    members = {id(g[0]): g for g in dups}
+    out: dict[str, Any] = {
+        "duplicates": [[ids[id(a)] for a in g] for g in dups if len(g) > 1],
+        "stories": [[ids[id(a)] for s in story for a in members[id(s)]] for story in stories],
+    }
+    errors = [{"id": r.id, "error": r.error} for r in records if r.error is not None]
+    if errors:
+        out["errors"] = errors
+    _emit(out)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Configuration: one YAML file parsed once into frozen, typed models.
+
+Layering: file values, then ``BRIEFING_<KEY>`` environment variables (nested
+keys joined by ``__``, e.g. ``BRIEFING_DIGEST__MAX_STORIES=10``; values are
+read as YAML, so ``BRIEFING_EMAIL__TO='[a@x.org]'`` works). Relative paths
+resolve against the config file's folder, so a config means the same thing
+from any working directory. Every failure is one ``ConfigError`` that names
+the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from briefing.exceptions import ConfigError
+
+ENV_PREFIX = "BRIEFING_"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceConfig(_Model):
+    """A folder of files or a feed URL; exactly one of the two."""
+
+    name: str = Field(min_length=1)
+    folder: Path | None = None
+    feed: str | None = None
+    full_text: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceConfig:
+        if (self.folder is None) == (self.feed is None):
+            raise ValueError("give exactly one of 'folder' or 'feed'")
+        return self
+
+
+class DigestConfig(_Model):
+    title: str = "Russia–China Relations Digest"
+    first_window_days: float = Field(default=7, gt=0)
+    max_stories: int = Field(default=15, ge=1)
+    summary_sentences: int = Field(default=3, ge=1)
+    send_empty: bool = False
+
+
+class EmailConfig(_Model):
+    sender: str
+    to: list[str] = Field(min_length=1)
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password_env: str = "BRIEFING_SMTP_PASSWORD"
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Config(_Model):
+    state_dir: Path = Path(".briefing")
+    archive_dir: Path = Path("digests")
+    sources: list[SourceConfig] = Field(default_factory=list)
+    topic: Path = Path("topics/russia_china.yaml")
+    digest: DigestConfig = DigestConfig()
+    email: EmailConfig | None = None
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.state_dir / 'briefing.sqlite'}"
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path``, apply ``BRIEFING_*`` overrides, validate, resolve paths.
+
+    Raises:
+        ConfigError: the file is missing or not YAML, or a key is wrong.
+    """
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", path=str(path)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError("the file must hold a mapping of keys", path=str(path))
+    raw = _apply_env(raw, environ, str(path))
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(err["msg"] + more, path=str(path), key=key) from exc
+    return _resolve(config, path.resolve().parent).model_copy(update={"path": path.resolve()})
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> dict[str, Any]:
+    """Overlay ``BRIEFING_A__B=value`` onto ``raw['a']['b']``.
+
+    Only names whose first part is a config key count: other ``BRIEFING_*``
+    variables (the SMTP password, ``BRIEFING_CONFIG``) are not config keys.
+    """
+    out = dict(raw)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = name[len(ENV_PREFIX):].lower().split("__")
+        if keys[0] not in Config.model_fields or keys[0] == "path":
+            continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment variable {name} is not valid YAML: {exc}",
+                              path=path, key=".".join(keys)) from exc
+        node = out
+        for key in keys[:-1]:
+            child = node.get(key)
+            node[key] = dict(child) if isinstance(child, dict) else {}
+            node = node[key]
+        node[keys[-1]] = parsed
+    return out
+
+
+def _resolve(config: Config, base: Path) -> Config:
+    def fix(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else (base / p).resolve()
+
+    sources = [s.model_copy(update={"folder": fix(s.folder)}) if s.folder else s
+               for s in config.sources]
+    return config.model_copy(update={
+        "state_dir": fix(config.state_dir),
+        "archive_dir": fix(config.archive_dir),
+        "topic": fix(config.topic),
+        "sources": sources,
+    })

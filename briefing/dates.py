@@ -1,0 +1,119 @@
+"""Dates found in scraped text: datelines like ``12:34 GMT21 January 2021``.
+
+Scrapers glue the clock, the zone and the date together, so the parser reads
+the three parts with separate patterns instead of one free-form guess
+(dateutil's fuzzy mode reads ``GMT21`` as a zone and ``GMT+3`` with POSIX's
+inverted sign). Every result is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from dateutil import parser as _dateutil
+
+MONTHS = {m: i for i, names in enumerate([
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+    ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+    ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+    ("december", "dec")], start=1) for m in names}
+_MONTH = r"(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAYS = ("monday tuesday wednesday thursday friday saturday sunday "
+             "mon tue tues wed thu thur thurs fri sat sun").split()
+
+# Offsets run to ±14 h; minutes only after a colon, so "+323 January" is +3, day 23.
+_TIME = re.compile(
+    r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?m\.?)?\s*"
+    r"(?:(?P<zone>GMT|UTC|Z)\s*(?P<off>[+-]\s*(?:1[0-4]|0?\d)(?::[0-5]\d)?)?)?",
+    re.IGNORECASE)
+_DMY = re.compile(r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})(?!\d)",
+                  re.IGNORECASE)
+_MDY = re.compile(_MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)", re.IGNORECASE)
+_ISO = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?"
+                  r"(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)")
+# Day first, as written across Europe and Russia: 11.11.2026, 09.07.2020.
+_NUMERIC = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})(?![\d.])")
+# Words a dateline may carry besides the date itself.
+_FILLER = set(_WEEKDAYS) | {"updated", "published", "posted", "last", "on", "at", "gmt", "utc",
+                            "am", "pm", "a.m.", "p.m.", "date", "time", "msk", "cet", "est",
+                            "edt", "pst", "bst", "ist", "z"}
+
+
+def parse_dateline(line: str) -> datetime | None:
+    """Return the UTC moment a dateline names, or None if ``line`` is not one.
+
+    A dateline holds a date and at most two other words (weekday names,
+    "Updated", zone names and the like do not count).
+    """
+    found = find_date(line)
+    if found is None:
+        return None
+    when, rest = found
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z.]*", rest) if w.lower().rstrip(".") not in _FILLER
+             and w.lower() not in _FILLER]
+    return when if len(words) <= 2 else None
+
+
+def find_date(text: str) -> tuple[datetime, str] | None:
+    """Find the first date (with an optional clock and zone) in ``text``.
+
+    Returns the moment and the text left once the date and time are removed.
+    """
+    iso = _ISO.search(text)
+    if iso:
+        try:
+            when = _dateutil.isoparse(iso.group(0).replace(" ", "T"))
+        except ValueError:
+            when = None
+        if when is not None:
+            return _utc(when), text[:iso.start()] + text[iso.end():]
+    time_match = _TIME.search(text)
+    rest = text
+    hour = minute = 0
+    offset = timedelta(0)
+    if time_match:
+        hour, minute = int(time_match["h"]), int(time_match["m"])
+        ampm = (time_match["ampm"] or "").lower().replace(".", "")
+        if ampm == "pm" and hour < 12:
+            hour += 12
+        elif ampm == "am" and hour == 12:
+            hour = 0
+        if time_match["off"]:
+            sign = -1 if time_match["off"].strip().startswith("-") else 1
+            h, _, m = time_match["off"].strip()[1:].strip().partition(":")
+            offset = sign * timedelta(hours=int(h), minutes=int(m or 0))
+        rest = text[:time_match.start()] + " " + text[time_match.end():]
+    date_match = _DMY.search(rest) or _MDY.search(rest) or _NUMERIC.search(rest)
+    if date_match is None:
+        return None
+    month = date_match["mo"] if "mo" in date_match.groupdict() else MONTHS[date_match["mon"].lower()]
+    try:
+        local = datetime(int(date_match["y"]), int(month),
+                         int(date_match["d"]), hour if hour < 24 else 0, minute if minute < 60 else 0)
+    except ValueError:
+        return None
+    when = (local - offset).replace(tzinfo=timezone.utc)
+    return when, rest[:date_match.start()] + rest[date_match.end():]
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO-8601 (or other unambiguous) string into aware UTC.
+
+    Raises:
+        ValueError: the string holds no date.
+    """
+    try:
+        when = _dateutil.isoparse(value)
+    except ValueError:
+        found = find_date(value)
+        if found is None:
+            raise ValueError(f"not a date: {value!r}") from None
+        return found[0]
+    return _utc(when)
+
+
+def _utc(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)

@@ -1,0 +1,47 @@
+"""Source outcome → Articles, with every skipped document and its reason kept.
+
+Pure apart from the extractor: the clock comes in as ``now``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from briefing.exceptions import ExtractionError
+from briefing.extract import to_article
+from briefing.sources import SourceOutcome
+from briefing.types import Article, SourceHealth
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    source: str
+    articles: tuple[Article, ...]
+    skipped: tuple[tuple[str, str], ...]  # (location, reason), the source's and the extractor's
+
+
+def extract_outcome(outcome: SourceOutcome, now: datetime) -> Extracted:
+    """Clean every item of one source; a bad document is skipped with its reason."""
+    articles: list[Article] = []
+    skipped = list(outcome.skipped)
+    for item in outcome.items:
+        try:
+            articles.append(to_article(item, now))
+        except ExtractionError as exc:
+            log.warning("skipped %s: %s", item.location, exc.message)
+            skipped.append((item.location, exc.message))
+    return Extracted(outcome.source, tuple(articles), tuple(skipped))
+
+
+def source_health(outcome: SourceOutcome, extracted: Extracted | None, new: int) -> SourceHealth:
+    if not outcome.ok:
+        return SourceHealth(outcome.source, "failed", error=outcome.error)
+    if outcome.not_modified:
+        return SourceHealth(outcome.source, "not-modified")
+    items = len(extracted.articles) if extracted else 0
+    return SourceHealth(outcome.source, "ok", items=items, new=new,
+                        error=f"{len(extracted.skipped)} skipped" if extracted and extracted.skipped else None)

@@ -1,0 +1,140 @@
+"""Digest → HTML email, plain-text twin, and the on-disk archive with its index.
+
+Templates live in ``templates/`` (Jinja2, autoescaped: every string from an
+article is untrusted). CSS is written once in a ``<style>`` block and inlined
+by css-inline, because mail clients drop ``<style>`` but keep ``style=``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import jinja2
+
+from briefing.exceptions import RenderError
+from briefing.types import Digest, Story
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"   # in a built wheel
+REPO_TEMPLATES = Path(__file__).parent.parent / "templates"  # in a checkout
+MANIFEST = "digests.json"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str
+    subject: str
+
+
+def templates_dir() -> Path:
+    return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else REPO_TEMPLATES
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["date"] = _fmt_date
+    env.filters["when"] = _fmt_when
+    return env
+
+
+def _fmt_date(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def _fmt_when(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y %H:%M UTC") if value else ""
+
+
+def subject(digest: Digest, max_stories: int) -> str:
+    shown = min(len(digest.stories), max_stories)
+    lead = f" — {digest.stories[0].lead.title}" if digest.stories else ""
+    return f"{digest.title}: {shown} {'story' if shown == 1 else 'stories'}{lead}"
+
+
+def render(digest: Digest, max_stories: int) -> Rendered:
+    """Render the HTML and text digests.
+
+    Raises:
+        RenderError: a template is missing or fails.
+    """
+    context: dict[str, Any] = {
+        "digest": digest,
+        "stories": digest.stories[:max_stories],
+        "more": digest.stories[max_stories:],
+        "link": story_link,
+    }
+    try:
+        env = _env()
+        html = env.get_template("digest.html.j2").render(**context)
+        text = env.get_template("digest.txt.j2").render(**context)
+        html = css_inline.inline(html)
+    except (jinja2.TemplateError, css_inline.InlineError, OSError) as exc:
+        raise RenderError(f"cannot render digest: {exc}") from exc
+    return Rendered(html=html, text=text, subject=subject(digest, max_stories))
+
+
+def story_link(story: Story) -> str | None:
+    """A link a reader can follow: http(s) URLs only (files are local paths)."""
+    loc = story.lead.location
+    return loc if loc.startswith(("http://", "https://")) else None
+
+
+def archive(digest: Digest, rendered: Rendered, archive_dir: Path) -> Path:
+    """Write ``<slug>.html`` and ``<slug>.txt``, update the manifest and ``index.html``.
+
+    Returns the HTML file's path. Files are written whole (temp file + rename).
+
+    Raises:
+        RenderError: the archive folder cannot be written.
+    """
+    try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        html_path = archive_dir / f"{digest.slug}.html"
+        _write(html_path, rendered.html)
+        _write(archive_dir / f"{digest.slug}.txt", rendered.text)
+        entries = [e for e in _read_manifest(archive_dir) if e["slug"] != digest.slug]
+        entries.append({
+            "slug": digest.slug, "title": digest.title, "subject": rendered.subject,
+            "window_start": digest.window_start.isoformat(), "window_end": digest.window_end.isoformat(),
+            "stories": len(digest.stories), "articles": digest.relevant,
+        })
+        entries.sort(key=lambda e: e["window_end"], reverse=True)
+        _write(archive_dir / MANIFEST, json.dumps(entries, indent=1, ensure_ascii=False))
+        index = _env().get_template("index.html.j2").render(entries=entries)
+        _write(archive_dir / "index.html", css_inline.inline(index))
+    except (OSError, jinja2.TemplateError, css_inline.InlineError) as exc:
+        raise RenderError(f"cannot write archive in {archive_dir}: {exc}") from exc
+    return html_path
+
+
+def _read_manifest(archive_dir: Path) -> list[dict[str, Any]]:
+    path = archive_dir / MANIFEST
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"archive manifest {path} is unreadable: {exc}") from exc
+    return data if isinstance(data, list) else []
+
+
+def _write(path: Path, content: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

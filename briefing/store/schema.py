@@ -1,0 +1,76 @@
+"""The store's tables, in SQLAlchemy Core so a server database can replace SQLite.
+
+Datetimes are stored as naive UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+                        TypeDecorator)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime given to the store: {value!r}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+metadata = MetaData()
+
+migrations = Table(
+    "migrations", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied", UTCDateTime, nullable=False),
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched", UTCDateTime),
+    Column("last_status", String(20)),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("items", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("published", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_articles_first_seen", "first_seen"),
+    Index("ix_articles_location", "location"),
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("delivered", Boolean, nullable=False, default=False),
+    Column("delivered_at", UTCDateTime),
+    Column("archive_path", Text),
+    Column("stories", Integer, nullable=False, default=0),
+    Column("articles", Integer, nullable=False, default=0),
+)

@@ -1,0 +1,128 @@
+"""The data that flows between stages: plain frozen dataclasses, no behaviour.
+
+source → RawItem → Article → (store) → Scored → Story → Digest
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One document as a source found it, before cleaning.
+
+    ``kind`` says how to read ``body``: "html", "markdown" or "text".
+    ``title``/``published`` are hints from the source (a feed entry) and win
+    over what cleaning finds in the text.
+    """
+
+    source: str
+    location: str
+    body: str
+    kind: str = "text"
+    title: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned, titled, dated document; the unit the store keeps.
+
+    ``id`` identifies one version: the same location with other content is
+    another article (an edit), the same content again is the same article.
+    """
+
+    id: str
+    source: str
+    location: str
+    title: str
+    text: str
+    content_hash: str
+    first_seen: datetime
+    published: datetime | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.text.split("\n\n") if p.strip()]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One lexicon term found in an article: where and how much it weighed."""
+
+    term: str
+    side: str
+    where: str  # "title", "sentence", "paragraph", "text"
+    weight: float
+
+
+@dataclass(frozen=True)
+class Relevance:
+    score: float
+    relevant: bool
+    evidence: tuple[Evidence, ...] = ()
+
+    def explain(self) -> str:
+        """Short human reason, e.g. for the digest's small print."""
+        rank = {"title": 0, "sentence": 1, "relation": 1, "paragraph": 2, "text": 3}
+        ordered = sorted(self.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight))
+        terms = list(dict.fromkeys(f"{e.term} ({e.where})" for e in ordered))
+        return f"score {self.score:.2f}: " + ", ".join(terms[:8])
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A verbatim sentence taken from one article, for attributed summaries."""
+
+    text: str
+    article_id: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """Articles about the same event; ``lead`` is the one whose title heads it."""
+
+    lead: Article
+    articles: tuple[Article, ...]
+    relevance: Relevance
+    summary: tuple[Sentence, ...] = ()
+    duplicates: tuple[Article, ...] = ()
+
+    @property
+    def sources(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for a in (*self.articles, *self.duplicates):
+            seen.setdefault(a.source, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How one source fared in the last ingest."""
+
+    source: str
+    status: str  # "ok", "not-modified", "failed"
+    items: int = 0
+    new: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    title: str
+    window_start: datetime
+    window_end: datetime
+    created: datetime
+    stories: tuple[Story, ...]
+    considered: int
+    relevant: int
+    duplicates: int
+    health: tuple[SourceHealth, ...] = field(default_factory=tuple)
+
+    @property
+    def slug(self) -> str:
+        """File-name stem in the archive: sortable, one per window end."""
+        return "digest-" + self.window_end.strftime("%Y%m%dT%H%M%SZ")

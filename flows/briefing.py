@@ -1,0 +1,14 @@
+"""The parent flow: ingest every source, then make the digest."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.digest import DigestResult, digest_flow
+from flows.ingest import ingest_flow
+
+
+@flow(name="briefing", log_prints=True)
+def briefing_flow(config_path: str) -> DigestResult:
+    ingest_flow(config_path)
+    return digest_flow(config_path)

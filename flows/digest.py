@@ -1,0 +1,153 @@
+"""Digest: window → relevant → deduplicated → stories → summaries → rendered → delivered → ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from briefing import deliver, render
+from briefing.config import Config, load_config
+from briefing.dates import parse_datetime
+from briefing.digest import Window, build_digest, plan_window
+from briefing.exceptions import ConfigError, DeliveryError
+from briefing.relevance import load_topic
+from briefing.store import Store
+from briefing.types import Article, Digest
+from flows.ingest import health_markdown
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    status: str  # "delivered", "archived", "undelivered", "empty", "dry-run"
+    window: Window
+    path: Path | None = None
+    stories: int = 0
+    articles: int = 0
+    text: str | None = None
+
+
+@task(cache_policy=NO_CACHE)
+def load_window(config: Config, window: Window) -> list[Article]:
+    store = Store.open_dir(config.state_dir)
+    try:
+        return store.articles_seen_between(window.start, window.end)
+    finally:
+        store.close()
+
+
+@task(cache_policy=NO_CACHE)
+def compose(config: Config, articles: list[Article], window: Window, now: datetime) -> Digest:
+    store = Store.open_dir(config.state_dir)
+    try:
+        health = store.source_health([s.name for s in config.sources])
+    finally:
+        store.close()
+    return build_digest(articles, load_topic(config.topic), config.digest, window, now, health)
+
+
+@task(cache_policy=NO_CACHE)
+def render_digest(digest: Digest, max_stories: int) -> render.Rendered:
+    return render.render(digest, max_stories)
+
+
+@task(cache_policy=NO_CACHE)
+def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path) -> Path:
+    return render.archive(digest, rendered, archive_dir)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def send_digest(rendered: render.Rendered, config: Config) -> None:
+    assert config.email is not None
+    deliver.send(rendered, config.email)
+
+
+@task(cache_policy=NO_CACHE)
+def record(config: Config, digest: Digest, delivered: bool, path: Path) -> int:
+    store = Store.open_dir(config.state_dir)
+    try:
+        return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
+                                   created=digest.created, delivered=delivered, archive_path=str(path),
+                                   stories=len(digest.stories), articles=digest.relevant)
+    finally:
+        store.close()
+
+
+def _window(config: Config, since: str | None, until: str | None, now: datetime) -> Window:
+    if since is None and until is None:
+        store = Store.open_dir(config.state_dir)
+        try:
+            last = store.last_delivered()
+        finally:
+            store.close()
+        return plan_window(last.window_end if last else None, now, config.digest.first_window_days)
+    try:
+        end = parse_datetime(until) if until else now
+        start = parse_datetime(since) if since else plan_window(None, end, config.digest.first_window_days).start
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="--since/--until") from exc
+    if start >= end:
+        raise ConfigError(f"window start {start.isoformat()} is not before its end {end.isoformat()}",
+                          key="--since/--until")
+    return Window(start, end)
+
+
+def _artifact(result: DigestResult, digest: Digest | None) -> None:
+    lines = [f"# Digest: {result.status}", "",
+             f"Window {result.window.start.isoformat()} – {result.window.end.isoformat()}", ""]
+    if digest is not None:
+        lines += ["| stories | relevant | new articles | duplicates merged |", "|---|---|---|---|",
+                  f"| {len(digest.stories)} | {digest.relevant} | {digest.considered} | {digest.duplicates} |", ""]
+        lines += [f"{i}. {s.lead.title} ({', '.join(s.sources)})" for i, s in enumerate(digest.stories, 1)]
+        lines += ["", "## Sources", "", health_markdown(list(digest.health))]
+    if result.path:
+        lines += ["", f"Archived at `{result.path}`"]
+    create_markdown_artifact(key="briefing-digest", markdown="\n".join(lines),
+                             description="Digest headline figures")
+
+
+@flow(name="digest", log_prints=True)
+def digest_flow(config_path: str, since: str | None = None, until: str | None = None,
+                dry_run: bool = False) -> DigestResult:
+    """Build the digest for the window since the last delivered one (or --since/--until)."""
+    logger = get_run_logger()
+    config = load_config(config_path)
+    now = datetime.now(timezone.utc)
+    window = _window(config, since, until, now)
+    articles = load_window(config, window)
+    digest = compose(config, articles, window, now)
+    logger.info("window %s – %s: %d new articles, %d relevant, %d stories", window.start.isoformat(),
+                window.end.isoformat(), digest.considered, digest.relevant, len(digest.stories))
+    if not digest.stories and not config.digest.send_empty:
+        logger.info("nothing new on the topic in this window: no digest made")
+        result = DigestResult("empty", window, articles=digest.considered)
+        _artifact(result, digest)
+        return result
+    rendered = render_digest(digest, config.digest.max_stories)
+    if dry_run:
+        result = DigestResult("dry-run", window, stories=len(digest.stories), articles=digest.relevant,
+                              text=rendered.text)
+        _artifact(result, digest)
+        return result
+    path = archive_digest(digest, rendered, config.archive_dir)
+    status = "archived"
+    if config.email is not None:
+        try:
+            send_digest(rendered, config)
+            status = "delivered"
+        except DeliveryError as exc:
+            logger.error("digest archived at %s but not delivered: %s", path, exc)
+            status = "undelivered"
+    else:
+        logger.info("no email configured: the archive is the delivery")
+    record(config, digest, status != "undelivered", path)
+    result = DigestResult(status, window, path=path, stories=len(digest.stories), articles=digest.relevant)
+    _artifact(result, digest)
+    if status == "undelivered":
+        raise DeliveryError(", ".join(config.email.to if config.email else []),
+                            f"digest kept at {path}; the next run covers this window again")
+    return result
