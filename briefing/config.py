@@ -59,6 +59,8 @@ class EmailConfig(_Model):
     username: str | None = None
     password_env: str = "BRIEFING_SMTP_PASSWORD"
     timeout_seconds: float = Field(default=30, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_delay_seconds: float = Field(default=20, ge=0)
 
 
 class Config(_Model):

@@ -60,7 +60,7 @@ def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path)
     return render.archive(digest, rendered, archive_dir)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+@task(cache_policy=NO_CACHE)
 def send_digest(rendered: render.Rendered, config: Config) -> None:
     assert config.email is not None
     deliver.send(rendered, config.email)
@@ -137,7 +137,8 @@ def digest_flow(config_path: str, since: str | None = None, until: str | None = 
     status = "archived"
     if config.email is not None:
         try:
-            send_digest(rendered, config)
+            send_digest.with_options(retries=config.email.retries,
+                                     retry_delay_seconds=config.email.retry_delay_seconds)(rendered, config)
             status = "delivered"
         except DeliveryError as exc:
             logger.error("digest archived at %s but not delivered: %s", path, exc)

@@ -129,3 +129,35 @@ def test_delivery_over_smtp(tmp_path: Path) -> None:
     last = store.last_delivered()
     store.close()
     assert last is not None and last.delivered and last.stories == result.stories
+
+
+def test_undelivered_digest_keeps_its_window_open(tmp_path: Path) -> None:
+    """SMTP down: the digest is archived, the flow fails loudly, and the next run covers the window again."""
+    from briefing.exceptions import DeliveryError
+    from flows.briefing import briefing_flow
+
+    config = write_config(tmp_path, INBOX, email={
+        "sender": "briefing@example.org", "to": ["analyst@example.org"], "smtp_host": "127.0.0.1",
+        "smtp_port": _free_port(), "security": "none", "retries": 1, "retry_delay_seconds": 0,
+        "timeout_seconds": 5})
+    with pytest.raises(DeliveryError):
+        briefing_flow(config)
+    store = Store.open_dir(tmp_path / "state")
+    [record] = store.digests()
+    assert not record.delivered and Path(record.archive_path).exists()
+    assert store.last_delivered() is None
+    store.close()
+
+
+def test_missing_folder_is_reported_not_fatal(tmp_path: Path) -> None:
+    """A source that cannot be read is a failed source in the health report; the others still ingest."""
+    from flows.ingest import ingest_flow
+
+    config = {"state_dir": "state", "archive_dir": "archive", "topic": str(TOPIC),
+              "sources": [{"name": "gone", "folder": str(tmp_path / "nope")},
+                          {"name": "inbox", "folder": str(INBOX)}]}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    healths = {h.source: h for h in ingest_flow(str(path))}
+    assert healths["gone"].status == "failed" and "not found" in (healths["gone"].error or "")
+    assert healths["inbox"].status == "ok" and healths["inbox"].new == 10
