@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from briefing.exceptions import ConfigError
 
@@ -72,13 +72,14 @@ class Config(_Model):
     email: EmailConfig | None = None
     path: Path | None = Field(default=None, exclude=True)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Config:
-        names = [s.name for s in self.sources]
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"source names must be unique, repeated: {', '.join(dupes)}")
-        return self
+        return sources
 
     @property
     def database_url(self) -> str:
@@ -108,7 +109,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or None
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(err["msg"] + more, path=str(path), key=key) from exc
+        message = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(message + more, path=str(path), key=key) from exc
     return _resolve(config, path.resolve().parent).model_copy(update={"path": path.resolve()})
 
 
@@ -117,6 +119,9 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> di
 
     Only names whose first part is a config key count: other ``BRIEFING_*``
     variables (the SMTP password, ``BRIEFING_CONFIG``) are not config keys.
+    Values starting with ``[`` or ``{`` are YAML (lists, mappings); ``null``
+    or empty is None; anything else is a string the model converts, so a
+    title such as ``No: weekly`` stays text.
     """
     out = dict(raw)
     for name, value in environ.items():
@@ -126,7 +131,11 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> di
         if keys[0] not in Config.model_fields or keys[0] == "path":
             continue
         try:
-            parsed = yaml.safe_load(value)
+            stripped = value.strip()
+            if stripped.startswith(("[", "{")):
+                parsed: Any = yaml.safe_load(stripped)
+            else:
+                parsed = None if stripped in ("", "null", "~") else value
         except yaml.YAMLError as exc:
             raise ConfigError(f"environment variable {name} is not valid YAML: {exc}",
                               path=path, key=".".join(keys)) from exc

@@ -47,8 +47,10 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
     Raises:
         ExtractionError: the extractor found no article text.
     """
+    # No deduplicate=True: its cache is process-wide, so a page read twice in
+    # one process (a rerun, a test session) would come back empty.
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                      include_tables=False, deduplicate=True)
+                                      include_tables=False)
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError(location, "no article text found in the HTML")
     published = None

@@ -163,3 +163,10 @@ def test_derive_title_is_short_and_drops_attribution() -> None:
         "The two sides will not form an alliance"
     long = " ".join(f"word{i}" for i in range(40)) + "."
     assert derive_title(long).endswith("…") and len(derive_title(long).split()) <= 12
+
+
+def test_html_extraction_is_repeatable() -> None:
+    """The same page extracted many times in one process gives the same article each time."""
+    page = INBOX / "2026-11-13-xi-putin-summit-beijing.html"
+    texts = {article(page).text for _ in range(6)}
+    assert len(texts) == 1 and len(next(iter(texts))) > 500
