@@ -42,6 +42,25 @@ class SourceConfig(_Model):
         return self
 
 
+class FetchConfig(_Model):
+    """How feeds and linked pages are fetched: limits, politeness and retries."""
+
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=64)
+    connect_timeout: float = Field(default=10, gt=0)
+    read_timeout: float = Field(default=20, gt=0)
+    deadline: float = Field(default=60, gt=0)  # whole request, so a trickling server cannot hold a run
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff: float = Field(default=1.0, ge=0)  # seconds, doubled per retry
+    max_retry_after: float = Field(default=120, ge=0)  # a longer Retry-After fails this run instead
+    max_failures: int = Field(default=5, ge=1)  # consecutive failures before a feed is suspended
+    suspend_hours: float = Field(default=24, ge=0)  # how long a suspended feed rests between tries
+    teaser_words: int = Field(default=120, ge=0)  # entries shorter than this get their page fetched
+    allow_private_hosts: bool = False  # follow feed links to loopback/private addresses
+
+
 class DigestConfig(_Model):
     title: str = "Russia–China Relations Digest"
     first_window_days: float = Field(default=7, gt=0)
@@ -70,6 +89,7 @@ class Config(_Model):
     topic: Path = Path("topics/russia_china.yaml")
     digest: DigestConfig = DigestConfig()
     email: EmailConfig | None = None
+    fetch: FetchConfig = FetchConfig()
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -67,9 +67,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode("utf-8")).hexdigest()
 
 
-def article_id(source: str, digest: str) -> str:
-    """Same source and same clean content → same article, wherever the file moved."""
-    return hashlib.sha256(f"{source}\0{digest}".encode("utf-8")).hexdigest()[:20]
+def article_id(source: str, digest: str, key: str | None = None) -> str:
+    """The article's identity: its key within the source if it has one, else its content.
+
+    Keyed (feed entries): an edited body keeps the id, so it updates the article.
+    Unkeyed (files): same source and same clean content → same article, wherever the file moved.
+    """
+    ident = f"key:{key}" if key else digest
+    return hashlib.sha256(f"{source}\0{ident}".encode("utf-8")).hexdigest()[:20]
 
 
 def clean_item(item: RawItem) -> tuple[Cleaned, str | None, datetime | None]:
@@ -87,14 +92,21 @@ def to_article(item: RawItem, now: datetime) -> Article:
     Raises:
         ExtractionError: nothing of the body is left after cleaning.
     """
-    cleaned, html_title, html_date = clean_item(item)
-    if not cleaned.paragraphs:
-        raise ExtractionError(item.location, "no body text left after removing page debris")
+    try:
+        cleaned, html_title, html_date = clean_item(item)
+        if not cleaned.paragraphs:
+            raise ExtractionError(item.location, "no body text left after removing page debris")
+    except ExtractionError:
+        if not item.fallback:
+            raise
+        cleaned, html_title, html_date = clean_text(item.fallback), None, None
+        if not cleaned.paragraphs:
+            raise
     text = cleaned.text
     title = item.title or cleaned.title or html_title or derive_title(cleaned.paragraphs[0])
     digest = content_hash(text)
     return Article(
-        id=article_id(item.source, digest),
+        id=article_id(item.source, digest, item.key),
         source=item.source,
         location=item.location,
         title=title.strip(),

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from briefing.config import FetchConfig
 from briefing.exceptions import ExtractionError
 from briefing.extract import to_article
-from briefing.sources import SourceOutcome
+from briefing.sources import FetchState, SourceOutcome
 from briefing.types import Article, SourceHealth
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,30 @@ def extract_outcome(outcome: SourceOutcome, now: datetime) -> Extracted:
     return Extracted(outcome.source, tuple(articles), tuple(skipped))
 
 
-def source_health(outcome: SourceOutcome, extracted: Extracted | None, new: int) -> SourceHealth:
+def source_health(outcome: SourceOutcome, extracted: Extracted | None, new: int, updated: int = 0) -> SourceHealth:
     if not outcome.ok:
         return SourceHealth(outcome.source, "failed", error=outcome.error)
     if outcome.not_modified:
         return SourceHealth(outcome.source, "not-modified")
     items = len(extracted.articles) if extracted else 0
-    return SourceHealth(outcome.source, "ok", items=items, new=new,
-                        error=f"{len(extracted.skipped)} skipped" if extracted and extracted.skipped else None)
+    notes = []
+    if updated:
+        notes.append(f"{updated} updated")
+    if extracted and extracted.skipped:
+        notes.append(f"{len(extracted.skipped)} skipped")
+    return SourceHealth(outcome.source, "ok", items=items, new=new, error=", ".join(notes) or None)
+
+
+def suspended(name: str, state: FetchState, policy: FetchConfig, now: datetime) -> SourceOutcome | None:
+    """A feed that failed ``max_failures`` times in a row rests ``suspend_hours`` between tries.
+
+    Returns the outcome to report instead of fetching, or None when the feed is due.
+    """
+    if state.failures < policy.max_failures or state.last_fetched is None:
+        return None
+    next_try = state.last_fetched + timedelta(hours=policy.suspend_hours)
+    if now >= next_try:
+        return None
+    return SourceOutcome(name, state=state, error=(
+        f"suspended after {state.failures} failures in a row (last: {state.last_error}); "
+        f"next try after {next_try:%Y-%m-%d %H:%M} UTC"))

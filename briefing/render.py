@@ -19,7 +19,7 @@ import css_inline
 import jinja2
 
 from briefing.exceptions import RenderError
-from briefing.types import Digest, Story
+from briefing.types import Digest, Story, health_summary
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"   # in a built wheel
 REPO_TEMPLATES = Path(__file__).parent.parent / "templates"  # in a checkout
@@ -73,6 +73,7 @@ def render(digest: Digest, max_stories: int) -> Rendered:
         "stories": digest.stories[:max_stories],
         "more": digest.stories[max_stories:],
         "link": story_link,
+        "health_summary": health_summary(digest.health) if digest.health else "",
     }
     try:
         env = _env()

@@ -15,7 +15,11 @@ class RawItem:
 
     ``kind`` says how to read ``body``: "html", "markdown" or "text".
     ``title``/``published`` are hints from the source (a feed entry) and win
-    over what cleaning finds in the text.
+    over what cleaning finds in the text. ``key`` is the document's identity
+    within its source when it has one (a feed entry's GUID or canonical link):
+    the same key with new content is an update, not a second article.
+    ``fallback`` is text to use when ``body`` yields nothing (a feed entry's
+    own text when its fetched page cannot be extracted).
     """
 
     source: str
@@ -24,6 +28,8 @@ class RawItem:
     kind: str = "text"
     title: str | None = None
     published: datetime | None = None
+    key: str | None = None
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,13 @@ class SourceHealth:
     items: int = 0
     new: int = 0
     error: str | None = None
+
+
+def health_summary(healths: "tuple[SourceHealth, ...] | list[SourceHealth]") -> str:
+    """One line for footers and artifacts: how many sources were fetched, not modified, failed."""
+    count = {s: sum(h.status == s for h in healths) for s in ("ok", "not-modified", "failed")}
+    return (f"{len(healths)} sources: {count['ok']} fetched, {count['not-modified']} not modified, "
+            f"{count['failed']} failed")
 
 
 @dataclass(frozen=True)

@@ -168,19 +168,21 @@ def test_fetch_state_and_health_round_trip(store: Store) -> None:
     assert store.fetch_state("feed") == FetchState(None, None)
     state = FetchState('W/"abc"', "Tue, 03 Nov 2026 10:00:00 GMT")
     store.record_fetch(SourceHealth("feed", "ok", items=5, new=2), T0, state)
-    assert store.fetch_state("feed") == state
+    got = store.fetch_state("feed")
+    assert (got.etag, got.last_modified, got.failures, got.last_fetched) == (state.etag, state.last_modified, 0, T0)
     assert store.source_health() == [SourceHealth("feed", "ok", items=5, new=2)]
     assert _failures(store, "feed") == 0
 
     for _ in range(2):
         store.record_fetch(SourceHealth("feed", "failed", error="HTTP 503"), T0, state)
-    assert _failures(store, "feed") == 2
+    assert _failures(store, "feed") == 2 == store.fetch_state("feed").failures
+    assert store.fetch_state("feed").last_error == "HTTP 503"
     assert store.source_health() == [SourceHealth("feed", "failed", error="HTTP 503")]
 
     store.record_fetch(SourceHealth("feed", "not-modified"), T0, state)
     assert _failures(store, "feed") == 0
     store.record_fetch(SourceHealth("folder", "ok", items=1, new=1), T0, FetchState())
-    assert store.fetch_state("folder") == FetchState()
+    assert store.fetch_state("folder") == FetchState(failures=0, last_fetched=T0)
     assert [h.source for h in store.source_health()] == ["feed", "folder"]
     assert store.source_health(["folder"]) == [SourceHealth("folder", "ok", items=1, new=1)]
 

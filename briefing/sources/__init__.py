@@ -8,6 +8,7 @@ error that stopped it, so one bad source never aborts a run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from briefing.config import SourceConfig
@@ -16,10 +17,13 @@ from briefing.types import RawItem
 
 @dataclass(frozen=True)
 class FetchState:
-    """What a source remembers between runs (HTTP validators for feeds)."""
+    """What a source remembers between runs: HTTP validators and its failure streak."""
 
     etag: str | None = None
     last_modified: str | None = None
+    failures: int = 0
+    last_fetched: datetime | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,4 +56,4 @@ def make_source(config: SourceConfig) -> Source:
     if config.folder is not None:
         return FolderSource(config.name, config.folder)
     assert config.feed is not None
-    return FeedSource(config.name, config.feed)
+    return FeedSource(config)

@@ -92,16 +92,34 @@ class Store:
     # --- articles -----------------------------------------------------------
 
     def add_articles(self, articles: Iterable[Article]) -> list[Article]:
-        """Insert the articles not stored yet, in one transaction; return those added."""
+        """Insert the articles not stored yet (and update edited ones); return those added."""
+        return self.upsert_articles(articles)[0]
+
+    def upsert_articles(self, articles: Iterable[Article]) -> tuple[list[Article], list[Article]]:
+        """In one transaction: insert new ids, update stored ones whose content changed.
+
+        An update keeps the article's ``first_seen``, so an edit does not bring
+        an old story back into a new digest window. Returns (added, updated).
+        """
         batch = {a.id: a for a in articles}
         if not batch:
-            return []
+            return [], []
+        t = schema.articles
         with self._tx() as conn:
-            known = set(conn.scalars(select(schema.articles.c.id).where(schema.articles.c.id.in_(batch))))
+            known: dict[str, str] = {}
+            ids = list(batch)
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(select(t.c.id, t.c.content_hash).where(t.c.id.in_(ids[i:i + 500])))
+                known.update({r.id: r.content_hash for r in rows})
             new = [a for a in batch.values() if a.id not in known]
+            changed = [a for a in batch.values() if a.id in known and known[a.id] != a.content_hash]
             if new:
-                conn.execute(schema.articles.insert(), [_article_row(a) for a in new])
-        return new
+                conn.execute(t.insert(), [_article_row(a) for a in new])
+            for a in changed:
+                conn.execute(update(t).where(t.c.id == a.id).values(
+                    title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
+                    location=a.location))
+        return new, changed
 
     def has_articles(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
@@ -124,7 +142,10 @@ class Store:
     def fetch_state(self, name: str) -> FetchState:
         with self._tx() as conn:
             row = conn.execute(select(schema.sources).where(schema.sources.c.name == name)).first()
-        return FetchState(row.etag, row.last_modified) if row else FetchState()
+        if row is None:
+            return FetchState()
+        return FetchState(row.etag, row.last_modified, failures=row.failures, last_fetched=row.last_fetched,
+                          last_error=row.last_error)
 
     def record_fetch(self, health: SourceHealth, when: datetime, state: FetchState) -> None:
         """Remember how a fetch went; failures count up until the next success."""
