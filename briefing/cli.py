@@ -150,6 +150,73 @@ def serve(config_path: str, cron: str, ingest_cron: str) -> None:
     _run_flow(lambda: serve_all(config_path, cron, ingest_cron or None))
 
 
+# --- feeds -----------------------------------------------------------------------
+
+@main.group()
+def feeds() -> None:
+    """Manage feed sources: import OPML, check that every feed answers.
+
+    \b
+    Examples:
+      briefing feeds import subscriptions.opml
+      briefing feeds check
+    """
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+def feeds_import(opml_file: Path, config_path: str) -> None:
+    """Add the feeds of an OPML export to the config's feeds file (default feeds.yaml beside it).
+
+    \b
+    Example:
+      briefing feeds import ~/Downloads/subscriptions.opml --config config/briefing.yaml
+    """
+    from briefing.opml import merge_feeds, read_opml
+
+    config = _load(config_path)
+    try:
+        subs = read_opml(opml_file)
+        added, present = merge_feeds(config.feeds_file, subs, {s.name for s in config.sources},
+                                     {s.feed for s in config.sources if s.feed})
+        _load(config_path)  # the merged config must still be valid
+    except ConfigError as exc:
+        _fail(exc)
+    for sub in added:
+        click.echo(f"added {sub.name}: {sub.url}")
+    click.echo(f"{len(added)} feeds added, {present} already configured -> {config.feeds_file}", err=True)
+
+
+@feeds.command("check")
+@config_option
+def feeds_check(config_path: str) -> None:
+    """Fetch every feed once (nothing is stored) and print status, items, last-modified, error.
+
+    Exit code 1 when any feed failed.
+
+    \b
+    Example:
+      briefing feeds check --config config/briefing.yaml
+    """
+    from briefing.sources.feed import fetch_all
+
+    config = _load(config_path)
+    sources = [s for s in config.sources if s.feed]
+    if not sources:
+        click.echo("no feeds configured", err=True)
+        return
+    outcomes = fetch_all(sources, {}, config.fetch.model_copy(update={"teaser_words": 0}))
+    rows = [("feed", "status", "items", "last-modified", "error")]
+    for s, o in zip(sources, outcomes):
+        rows.append((s.name, "failed" if o.error else "ok", str(len(o.items)),
+                     o.state.last_modified or "-", o.error or ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+    sys.exit(1 if any(o.error for o in outcomes) else 0)
+
+
 # --- stage commands ----------------------------------------------------------
 
 jsonl_option = click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"),

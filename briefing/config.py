@@ -90,6 +90,7 @@ class Config(_Model):
     digest: DigestConfig = DigestConfig()
     email: EmailConfig | None = None
     fetch: FetchConfig = FetchConfig()
+    feeds_file: Path = Path("feeds.yaml")  # more sources, kept by `briefing feeds import`; optional
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -123,6 +124,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     if not isinstance(raw, dict):
         raise ConfigError("the file must hold a mapping of keys", path=str(path))
     raw = _apply_env(raw, environ, str(path))
+    raw = _with_feeds_file(raw, path)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -132,6 +134,26 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         message = err["msg"].removeprefix("Value error, ")
         raise ConfigError(message + more, path=str(path), key=key) from exc
     return _resolve(config, path.resolve().parent).model_copy(update={"path": path.resolve()})
+
+
+def _with_feeds_file(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Append the sources listed in ``feeds_file`` (if it exists) to the config's own."""
+    feeds_path = Path(str(raw.get("feeds_file") or "feeds.yaml")).expanduser()
+    if not feeds_path.is_absolute():
+        feeds_path = path.resolve().parent / feeds_path
+    if not feeds_path.exists():
+        return raw
+    try:
+        extra = yaml.safe_load(feeds_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read feeds file: {exc}", path=str(feeds_path)) from exc
+    sources = extra.get("sources", []) if isinstance(extra, dict) else None
+    if not isinstance(sources, list):
+        raise ConfigError("must hold a list under 'sources'", path=str(feeds_path), key="sources")
+    own = raw.get("sources") or []
+    if not isinstance(own, list):
+        return raw
+    return {**raw, "sources": [*own, *sources]}
 
 
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> dict[str, Any]:
@@ -176,6 +198,7 @@ def _resolve(config: Config, base: Path) -> Config:
     sources = [s.model_copy(update={"folder": fix(s.folder)}) if s.folder else s
                for s in config.sources]
     return config.model_copy(update={
+        "feeds_file": fix(config.feeds_file),
         "state_dir": fix(config.state_dir),
         "archive_dir": fix(config.archive_dir),
         "topic": fix(config.topic),
