@@ -8,6 +8,7 @@ inverted sign). Every result is timezone-aware UTC.
 
 from __future__ import annotations
 
+import email.utils
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -98,19 +99,32 @@ def find_date(text: str) -> tuple[datetime, str] | None:
 
 
 def parse_datetime(value: str) -> datetime:
-    """Parse an ISO-8601 (or other unambiguous) string into aware UTC.
+    """Parse ISO-8601, RFC 2822 (feeds, mail) or a dateline into aware UTC.
+
+    A leading weekday name in any language ("mer, 16 nov 2022 …") is ignored.
 
     Raises:
         ValueError: the string holds no date.
     """
+    value = value.strip()
     try:
-        when = _dateutil.isoparse(value)
+        return _utc(_dateutil.isoparse(value))
     except ValueError:
-        found = find_date(value)
-        if found is None:
-            raise ValueError(f"not a date: {value!r}") from None
-        return found[0]
-    return _utc(when)
+        pass
+    try:
+        return _utc(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError):
+        pass
+    bare = re.sub(r"^[^\W\d_]{2,12}\.?,\s*", "", value)  # weekday, in whatever language
+    if re.search(r"[+-]\d{4}\b|\b(?:GMT|UTC|Z)\b", bare) and not re.search(r"(?:GMT|UTC)\s*[+-]", bare):
+        try:
+            return _utc(_dateutil.parse(bare))
+        except (ValueError, OverflowError):
+            pass
+    found = find_date(bare)
+    if found is None:
+        raise ValueError(f"not a date: {value!r}")
+    return found[0]
 
 
 def _utc(when: datetime) -> datetime:

@@ -125,14 +125,16 @@ def fragment_to_text(fragment: str) -> str:
 
     Scripts and styles are dropped with their content; all other markup goes.
     """
+    import html as _html
+
     import lxml.html
 
     if "<" not in fragment:
-        return fragment
+        return _html.unescape(fragment)
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except Exception:  # lxml raises several types for junk; treat as plain text
-        return re.sub(r"<[^>]*>", " ", fragment)
+        return _html.unescape(re.sub(r"<[^>]*>", " ", fragment))
     for bad in root.xpath("//script|//style|//noscript|//iframe|//object|//embed"):
         bad.drop_tree()
     for el in root.iter(*_BLOCK_TAGS):

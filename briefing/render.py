@@ -7,6 +7,7 @@ by css-inline, because mail clients drop ``<style>`` but keep ``style=``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -37,6 +38,7 @@ def templates_dir() -> Path:
     return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else REPO_TEMPLATES
 
 
+@functools.lru_cache(maxsize=4)
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),

@@ -66,12 +66,18 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Relevance:
+    """A topic score in [0, 1], the verdict, and why: the evidence, or the reason it was not scored."""
+
     score: float
     relevant: bool
     evidence: tuple[Evidence, ...] = ()
+    language: str | None = None
+    reason: str | None = None
 
     def explain(self) -> str:
         """Short human reason, e.g. for the digest's small print."""
+        if self.reason:
+            return self.reason
         rank = {"title": 0, "sentence": 1, "relation": 1, "paragraph": 2, "text": 3}
         ordered = sorted(self.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight))
         terms = list(dict.fromkeys(f"{e.term} ({e.where})" for e in ordered))

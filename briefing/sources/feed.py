@@ -215,11 +215,13 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     if not parsed.entries:
+        if parsed.get("version"):  # a recognised feed that is empty now (maybe with an XML slip)
+            if parsed.get("bozo"):
+                log.info("%s: empty feed with an XML error: %s", url, _one_line(parsed.get("bozo_exception")))
+            return []
         if parsed.get("bozo"):
             raise ValueError(f"not a feed: {_one_line(parsed.get('bozo_exception'))}")
-        if not parsed.get("version"):
-            raise ValueError("not a feed: no RSS, Atom or JSON Feed root element")
-        return []
+        raise ValueError("not a feed: no RSS, Atom or JSON Feed root element")
     return [_entry(e, url) for e in parsed.entries]
 
 
@@ -271,14 +273,20 @@ def _entry(e: Any, url: str) -> Entry:
     link = urljoin(url, e["link"]) if isinstance(e.get("link"), str) and e.get("link") else None
     title = e.get("title") or None
     published = None
-    for field in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = e.get(field)
+    for field in ("published", "updated", "created"):
+        value = e.get(field + "_parsed")
         if value:
             try:
                 published = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
                 break
             except (OverflowError, ValueError, TypeError):
-                continue
+                pass
+        if isinstance(e.get(field), str):  # feedparser gave up (e.g. a weekday in Italian): try ours
+            try:
+                published = parse_datetime(e[field])
+                break
+            except ValueError:
+                pass
     return Entry(_key(e.get("id"), link, title, html or ""), link, title, html or "", published)
 
 
@@ -296,7 +304,12 @@ def _one_line(value: Any) -> str:
 
 
 def is_teaser(text: str, min_words: int) -> bool:
-    """A short entry, or one that trails off ("…", "Read more"), is a teaser of a longer page."""
+    """A short entry, or one that trails off ("…", "Read more"), is a teaser of a longer page.
+
+    ``min_words`` 0 turns teaser detection off (only ``full_text`` feeds fetch pages).
+    """
+    if min_words <= 0:
+        return False
     return len(text.split()) < min_words or bool(_TEASER_TAIL.search(text))
 
 
@@ -334,7 +347,9 @@ async def fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState) 
 async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem:
     text = fragment_to_text(entry.html)
     title = fragment_to_text(entry.title).strip() if entry.title else None
-    location = entry.link or source.feed or ""
+    # An entry without a link is located in its feed, one anchor per entry, so
+    # link-less entries never look like versions of one document.
+    location = entry.link or f"{source.feed}#entry-{hashlib.sha256(entry.key.encode()).hexdigest()[:12]}"
     base = RawItem(source=source.name, location=location, body=text or (title or ""), kind="text",
                    title=title or None, published=entry.published, key=entry.key)
     wants_page = source.full_text or is_teaser(text, fetcher.policy.teaser_words)
