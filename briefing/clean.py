@@ -186,6 +186,8 @@ def _headline_like(text: str) -> bool:
 
 
 def _is_widget(text: str) -> bool:
+    if text.endswith(".") or text.count(" ") > 12:  # cheap exits before tokenising
+        return False
     words = [w.lower() for w in _words(text)]
     content = [w for w in words if w not in _STOP or w in _WIDGET_WORDS]
     if not content or len(words) > 7 or text.endswith("."):
@@ -240,6 +242,8 @@ def _is_masthead(text: str) -> bool:
 
 def _is_pitch(text: str) -> bool:
     """A paragraph asking the reader for money or engagement on the outlet's behalf."""
+    if not _FIRST_PERSON.search(text):
+        return False
     hits = {m.lower() for m in _PITCH.findall(text)}
     return len(hits) >= 2 and bool(_MEDIA_SELF.search(text)) and bool(_FIRST_PERSON.search(text))
 

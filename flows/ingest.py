@@ -1,8 +1,9 @@
 """Ingest: every configured source → cleaned articles → the store (new ones only).
 
 Feeds are fetched together in one task (one HTTP client, bounded concurrency,
-retries inside the fetcher); each folder is one task. Extraction and storing
-are one task per source: batches, never one task per article.
+retries inside the fetcher); each folder is one task. Extraction is one task
+and storing one task for the whole run: a Prefect task costs tens of
+milliseconds, so 200 feeds must not mean 400 tasks.
 """
 
 from __future__ import annotations
@@ -31,22 +32,26 @@ def fetch_feeds(sources: list[SourceConfig], states: dict[str, FetchState], poli
     return fetch_all(sources, states, policy)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="extract-{outcome.source}")
-def extract_articles(outcome: SourceOutcome, now: datetime) -> Extracted:
-    return extract_outcome(outcome, now)
+@task(cache_policy=NO_CACHE)
+def extract_articles(outcomes: list[SourceOutcome], now: datetime) -> list[Extracted | None]:
+    return [extract_outcome(o, now) if o.ok and o.items else None for o in outcomes]
 
 
-@task(cache_policy=NO_CACHE, task_run_name="store-{outcome.source}")
-def store_articles(config: Config, outcome: SourceOutcome, extracted: Extracted | None,
-                   now: datetime) -> SourceHealth:
+@task(cache_policy=NO_CACHE)
+def store_articles(config: Config, outcomes: list[SourceOutcome], extracted: list[Extracted | None],
+                   now: datetime) -> list[SourceHealth]:
+    """Each source in its own transaction, so one source's failure leaves the others stored."""
     store = Store.open_dir(config.state_dir)
+    healths = []
     try:
-        new, updated = store.upsert_articles(extracted.articles) if extracted else ([], [])
-        health = source_health(outcome, extracted, len(new), len(updated))
-        store.record_fetch(health, now, outcome.state)
+        for outcome, ex in zip(outcomes, extracted):
+            new, updated = store.upsert_articles(ex.articles) if ex else ([], [])
+            health = source_health(outcome, ex, len(new), len(updated))
+            store.record_fetch(health, now, outcome.state)
+            healths.append(health)
     finally:
         store.close()
-    return health
+    return healths
 
 
 def health_markdown(healths: list[SourceHealth]) -> str:
@@ -84,19 +89,17 @@ def ingest_flow(config_path: str) -> list[SourceHealth]:
     if feeds:
         outcomes.update({o.source: o for o in fetch_feeds(feeds, states, config.fetch)})
     outcomes.update({name: f.result() for name, f in folder_futures.items()})
-    healths = []
-    for s in config.sources:
-        if s.name in resting_health:
-            logger.warning("source %s: %s", s.name, resting_health[s.name].error)
-            healths.append(resting_health[s.name])
-            continue
-        outcome = outcomes[s.name]
+    fetched = [outcomes[s.name] for s in config.sources if s.name in outcomes]
+    extracted = extract_articles(fetched, now)
+    for outcome, ex in zip(fetched, extracted):
         if not outcome.ok:
             logger.warning("source %s failed: %s", outcome.source, outcome.error)
-        extracted = extract_articles(outcome, now) if outcome.ok and outcome.items else None
-        for location, reason in (extracted.skipped if extracted else outcome.skipped):
+        for location, reason in (ex.skipped if ex else outcome.skipped):
             logger.warning("skipped %s: %s", location, reason)
-        healths.append(store_articles(config, outcome, extracted, now))
+    stored = {h.source: h for h in store_articles(config, fetched, extracted, now)}
+    for name, health in resting_health.items():
+        logger.warning("source %s: %s", name, health.error)
+    healths = [stored.get(s.name) or resting_health[s.name] for s in config.sources]
     total = sum(h.new for h in healths)
     logger.info("ingested %d new articles; %s", total, health_summary(healths))
     create_markdown_artifact(key="briefing-ingest", description="Ingest: new articles per source",
