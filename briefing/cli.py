@@ -364,8 +364,11 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
     def one(r: _Record) -> dict[str, Any]:
         result = score(r.article.title, r.article.text, topic)
         threshold = float(r.options.get("threshold", topic.threshold))
-        return {"score": result.score, "relevant": result.score >= threshold,
-                "evidence": [asdict(e) for e in result.evidence]}
+        out = {"score": result.score, "relevant": result.score >= threshold and not result.reason,
+               "evidence": [asdict(e) for e in result.evidence], "language": result.language}
+        if result.reason:
+            out["reason"] = result.reason
+        return out
 
     _per_document(paths, jsonl, False, one)
 

@@ -58,6 +58,7 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
         title=settings.title, window_start=window.start, window_end=window.end, created=now,
         stories=tuple(stories), considered=len(articles), relevant=len(relevant),
         duplicates=sum(len(g) - 1 for g in dup_groups), health=tuple(health),
+        unscored=tuple((a, scored[a.id].reason or "") for a in articles if scored[a.id].reason),
     )
 
 

@@ -140,6 +140,7 @@ class Digest:
     relevant: int
     duplicates: int
     health: tuple[SourceHealth, ...] = field(default_factory=tuple)
+    unscored: tuple[tuple[Article, str], ...] = ()  # (article, reason): e.g. a language the topic lacks
 
     @property
     def slug(self) -> str:

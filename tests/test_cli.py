@@ -140,7 +140,7 @@ def test_relevance_on_inbox_separates_on_and_off_topic() -> None:
     assert out[PIPELINE]["score"] > out[STORM]["score"]
     assert out[PIPELINE]["evidence"]
     for o in out.values():
-        assert set(o) == {"id", "score", "relevant", "evidence"}
+        assert {"id", "score", "relevant", "evidence"} <= set(o) <= {"id", "score", "relevant", "evidence", "language", "reason"}
         assert 0.0 <= o["score"] <= 1.0
         for e in o["evidence"]:
             assert set(e) == {"term", "side", "where", "weight"}
