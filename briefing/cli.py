@@ -400,7 +400,13 @@ def summarize(paths: tuple[Path, ...], jsonl: Any, sentences: int) -> None:
 @main.command()
 @paths_argument
 @jsonl_option
-def dedupe(paths: tuple[Path, ...], jsonl: Any) -> None:
+@click.option("--near-duplicate", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Jaccard of word shingles that makes two texts copies (default: config's, else 0.5).")
+@click.option("--same-story", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="TF-IDF cosine that makes two articles one story (default: config's, else 0.25).")
+@config_option
+def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, same_story: float | None,
+           config_path: str) -> None:
     """Group documents: print one object {duplicates, stories}, each a list of lists of ids.
 
     \b
@@ -408,13 +414,17 @@ def dedupe(paths: tuple[Path, ...], jsonl: Any) -> None:
       briefing dedupe examples/inbox
       briefing dedupe --jsonl articles.jsonl
     """
-    from briefing.dedupe import duplicate_groups, story_groups
+    from briefing.config import DedupeConfig
+    from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
 
+    base = _load(config_path).dedupe if Path(config_path).exists() else DedupeConfig()
+    knobs = DedupeSettings(near_duplicate=near_duplicate or base.near_duplicate,
+                           same_story=same_story or base.same_story, story_days=base.story_days)
     records = list(_records(paths, jsonl, False))
     good = [r for r in records if r.error is None]
     ids = {id(r.article): r.id for r in good}
-    dups = duplicate_groups([r.article for r in good])
-    stories = story_groups([g[0] for g in dups])
+    dups = duplicate_groups([r.article for r in good], knobs)
+    stories = story_groups([g[0] for g in dups], knobs)
     members = {id(g[0]): g for g in dups}
     out: dict[str, Any] = {
         "duplicates": [[ids[id(a)] for a in g] for g in dups if len(g) > 1],

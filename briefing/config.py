@@ -61,6 +61,14 @@ class FetchConfig(_Model):
     allow_private_hosts: bool = False  # follow feed links to loopback/private addresses
 
 
+class DedupeConfig(_Model):
+    """When two articles are one text (duplicates) or one event (a story)."""
+
+    near_duplicate: float = Field(default=0.5, gt=0, le=1)  # Jaccard of word 5-shingles (MinHash estimate)
+    same_story: float = Field(default=0.25, gt=0, le=1)  # TF-IDF cosine of title + text
+    story_days: float = Field(default=3, gt=0)  # published at most this far apart; also how far back stories continue
+
+
 class DigestConfig(_Model):
     title: str = "Russia–China Relations Digest"
     first_window_days: float = Field(default=7, gt=0)
@@ -90,6 +98,7 @@ class Config(_Model):
     digest: DigestConfig = DigestConfig()
     email: EmailConfig | None = None
     fetch: FetchConfig = FetchConfig()
+    dedupe: DedupeConfig = DedupeConfig()
     feeds_file: Path = Path("feeds.yaml")  # more sources, kept by `briefing feeds import`; optional
     path: Path | None = Field(default=None, exclude=True)
 

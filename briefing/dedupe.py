@@ -1,42 +1,94 @@
 """Duplicates and stories: which articles say the same thing, and which tell the same event.
 
-Two levels, because the reader wants each story once but every outlet named:
+Two levels, because the reader wants each story once and every outlet named:
 
-* duplicates — the same text (exact, after folding case, punctuation and
-  whitespace) or a lightly edited reprint (word 5-shingle Jaccard ≥ 0.5).
-  Later versions of one file or URL also replace earlier ones.
-* stories — different texts about one event: TF-IDF cosine of title + lead
-  above a threshold, grouped with single linkage.
+* **duplicates** — one text published more than once: the same canonical URL,
+  the same text once case, punctuation and spacing are folded, or a reprint
+  with light edits (MinHash of word shingles, LSH candidates from datasketch,
+  estimated Jaccard ≥ ``near_duplicate``). The copy kept is the longest, then
+  the earliest; the others are "also published by".
+* **stories** — different texts about one event: TF-IDF cosine of title and
+  text, for articles published within ``story_days`` of each other.
+  Candidate pairs are those sharing two of their most distinctive words, so
+  the work grows with the number of articles, not its square.
 
-Pure: lists of Articles in, groups of ids out.
+Pure: lists of Articles in, groups out. Signatures can be kept by the caller
+(the store) so a run only compares new articles against its window.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import zlib
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
+import numpy as np
+from datasketch import MinHash, MinHashLSH
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
 
 from briefing.types import Article
+from briefing.urls import canonical_url
 
-NEAR_DUPLICATE_JACCARD = 0.5
-SAME_STORY_COSINE = 0.3
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    """Thresholds; config's ``dedupe:`` section fills them."""
+
+    near_duplicate: float = 0.5  # estimated Jaccard of word shingles
+    shingle_words: int = 5
+    num_perm: int = 64
+    same_story: float = 0.25  # TF-IDF cosine of title + text
+    story_days: float = 3.0
+    top_terms: int = 12  # each article's most distinctive words, for finding candidate pairs
+    block_max_share: float = 0.05  # a word in more than this share of articles makes no candidates
+
+
+# --- duplicates ----------------------------------------------------------------------
+
+_WORDS = re.compile(r"\w+")
+_MASK64 = (1 << 64) - 1
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5],
+                dtype=np.uint64)
 
 
 def fingerprint(text: str) -> str:
-    """Hash of the text with case, punctuation and spacing folded away."""
-    folded = " ".join(re.findall(r"\w+", text.lower()))
+    """Hash of the text with case (casefold: ß = SS), punctuation and spacing folded away."""
+    folded = " ".join(_WORDS.findall(text.casefold()))
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
+def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
+    """Stable 32-bit hashes of the text's word ``size``-grams (the same in every process)."""
+    words = _WORDS.findall(text.casefold())
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    wh = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
+    k = min(size, len(words), len(_MIX))
+    n = len(words) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            acc = acc * np.uint64(31) + wh[j:j + n] * _MIX[j]
+    return np.unique(acc >> np.uint64(32))
+
+
+def signature(text: str, settings: DedupeSettings = DedupeSettings()) -> MinHash:
+    """The MinHash of a text's shingles."""
+    m = MinHash(num_perm=settings.num_perm, hashfunc=int)
+    hashes = shingle_hashes(text, settings.shingle_words)
+    if len(hashes):
+        m.update_batch(hashes.tolist())
+    return m
+
+
 def shingles(text: str, size: int = 5) -> set[int]:
-    words = re.findall(r"\w+", text.lower())
-    if len(words) < size:
-        return {hash(" ".join(words))}
-    return {hash(" ".join(words[i:i + size])) for i in range(len(words) - size + 1)}
+    """The set of a text's shingle hashes, for exact Jaccard on small inputs."""
+    return set(shingle_hashes(text, size).tolist())
 
 
 def jaccard(a: set[int], b: set[int]) -> float:
@@ -67,43 +119,91 @@ class _Groups:
         return list(out.values())
 
 
-def duplicate_groups(articles: Sequence[Article]) -> list[list[Article]]:
-    """Group articles that are the same text, a reprint, or versions of one document.
+def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
+                     signatures: Sequence[MinHash] | None = None) -> list[list[Article]]:
+    """Group copies of one text; each group lists the copy to keep first.
 
-    Each group lists its best copy first: the latest version, then the longest text.
+    Links: same canonical URL, same folded text, the same file or URL seen
+    again with edits (a new version), or MinHash-estimated Jaccard ≥
+    ``near_duplicate``. Kept copy: the longest text, then the earliest seen.
+    Order of groups follows the first member's position in ``articles``.
     """
-    groups = _Groups(len(articles))
-    first: dict[object, int] = {}
+    n = len(articles)
+    groups = _Groups(n)
+    first: dict[tuple[str, ...], int] = {}
     for i, a in enumerate(articles):
-        for key in (("fp", fingerprint(a.text)), ("loc", a.source, a.location)):
+        keys = [("fp", fingerprint(a.text)), ("loc", a.source, a.location)]
+        if a.location.startswith(("http://", "https://")):
+            keys.append(("url", canonical_url(a.location)))
+        for key in keys:
             if key in first:
                 groups.union(first[key], i)
             else:
                 first[key] = i
-    sh = [shingles(a.text) for a in articles]
-    for i in range(len(articles)):
-        for j in range(i + 1, len(articles)):
-            if groups.find(i) != groups.find(j) and jaccard(sh[i], sh[j]) >= NEAR_DUPLICATE_JACCARD:
+    sigs = list(signatures) if signatures is not None else [signature(a.text, settings) for a in articles]
+    lsh = MinHashLSH(threshold=settings.near_duplicate, num_perm=settings.num_perm)
+    for i, sig in enumerate(sigs):
+        for j in lsh.query(sig):
+            if groups.find(i) != groups.find(j) and sig.jaccard(sigs[j]) >= settings.near_duplicate:
                 groups.union(i, j)
+        lsh.insert(i, sig)
     out = []
-    for members in groups.groups():
+    for members in sorted(groups.groups(), key=min):
         ranked = sorted((articles[i] for i in members),
-                        key=lambda a: (a.first_seen, len(a.text)), reverse=True)
+                        key=lambda a: (-len(a.text), a.first_seen, a.id))
         out.append(ranked)
     return out
 
 
-def story_groups(articles: Sequence[Article], threshold: float = SAME_STORY_COSINE) -> list[list[Article]]:
-    """Group distinct articles that report the same event, in input order within a group."""
-    if len(articles) < 2:
+# --- stories ---------------------------------------------------------------------------
+
+def _when(a: Article):  # noqa: ANN202 - a datetime
+    return a.published or a.first_seen
+
+
+def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings()) -> list[list[Article]]:
+    """Group distinct articles that report the same event; input order kept within and across groups.
+
+    TF-IDF over title and text (IDF from the articles at hand). Candidate
+    pairs share at least two of their ``top_terms`` most distinctive words
+    (blocking, so the work stays near-linear); a candidate pair is one story
+    when its cosine reaches ``same_story`` and they were published within
+    ``story_days`` of each other.
+    """
+    n = len(articles)
+    if n < 2:
         return [[a] for a in articles]
-    docs = [f"{a.title}. {a.title}. " + " ".join(a.paragraphs[:3]) for a in articles]
-    vectors = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2),
-                              min_df=1).fit_transform(docs)
-    sim = cosine_similarity(vectors)
-    groups = _Groups(len(articles))
-    for i in range(len(articles)):
-        for j in range(i + 1, len(articles)):
-            if sim[i, j] >= threshold:
+    docs = [f"{a.title}. {a.title}. {a.text}" for a in articles]
+    try:
+        vectors = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32,
+                                  ).fit_transform(docs).tocsr()
+    except ValueError:  # nothing but stop words
+        return [[a] for a in articles]
+    postings: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        row = slice(vectors.indptr[i], vectors.indptr[i + 1])
+        terms, weights = vectors.indices[row], vectors.data[row]
+        for t in terms[np.argsort(-weights)[:settings.top_terms]]:
+            postings[int(t)].append(i)
+    max_df = max(2, int(settings.block_max_share * n) + 1)
+    shared: Counter[tuple[int, int]] = Counter()
+    for members in postings.values():
+        if 2 <= len(members) <= max_df:
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    shared[(members[x], members[y])] += 1
+    pairs = [p for p, c in shared.items() if c >= 2]
+    groups = _Groups(n)
+    days = timedelta(days=settings.story_days)
+    for start in range(0, len(pairs), 50_000):
+        chunk = pairs[start:start + 50_000]
+        left = np.fromiter((p[0] for p in chunk), dtype=np.int64, count=len(chunk))
+        right = np.fromiter((p[1] for p in chunk), dtype=np.int64, count=len(chunk))
+        cos = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
+        for k in np.flatnonzero(cos >= settings.same_story):
+            i, j = chunk[k]
+            if abs(_when(articles[i]) - _when(articles[j])) <= days:
                 groups.union(i, j)
-    return [[articles[i] for i in members] for members in groups.groups()]
+    return [[articles[i] for i in members] for members in sorted(groups.groups(), key=min)]
+
+

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from briefing.config import DigestConfig
-from briefing.dedupe import duplicate_groups, story_groups
+from briefing.config import DedupeConfig, DigestConfig
+from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
 from briefing.relevance import Topic, score
 from briefing.summarize import summarize
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
@@ -30,29 +30,44 @@ def plan_window(last_end: datetime | None, now: datetime, first_window_days: flo
 
 
 def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConfig, window: Window,
-                 now: datetime, health: Sequence[SourceHealth] = ()) -> Digest:
+                 now: datetime, health: Sequence[SourceHealth] = (), earlier: Sequence[Article] = (),
+                 dedupe: DedupeConfig = DedupeConfig()) -> Digest:
     """Everything the reader sees, before it is rendered.
 
-    Stories are ordered by how many outlets covered them, then by relevance,
-    then by recency; ``max_stories`` limits the full write-ups (the renderer
-    lists the rest by title, so nothing relevant disappears).
+    ``earlier`` are articles from before the window (the last ``story_days``):
+    a new article that continues one of their stories makes the story
+    "developing" and they are listed as earlier coverage, not as news again;
+    a copy of an earlier article is not news at all.
+
+    Stories are ordered by independent outlets, then relevance, then recency;
+    ``max_stories`` limits the full write-ups (the renderer lists the rest by
+    title, so nothing relevant disappears).
     """
-    scored = {a.id: score(a.title, a.text, topic) for a in articles}
+    knobs = DedupeSettings(near_duplicate=dedupe.near_duplicate, same_story=dedupe.same_story,
+                           story_days=dedupe.story_days)
+    scored = {a.id: score(a.title, a.text, topic) for a in (*articles, *earlier)}
     relevant = [a for a in articles if scored[a.id].relevant]
-    dup_groups = duplicate_groups(relevant)
-    best = [g[0] for g in dup_groups]
-    dups_of = {g[0].id: tuple(g[1:]) for g in dup_groups}
+    old = [a for a in earlier if scored[a.id].relevant]
+    old_ids = {a.id for a in old}
+    dup_groups = duplicate_groups([*old, *relevant], knobs)
+    # A group holding an earlier article is old news: its new copies join that story's coverage.
+    best = [next((a for a in g if a.id in old_ids), g[0]) for g in dup_groups]
+    dups_of = {b.id: tuple(a for a in g if a is not b) for b, g in zip(best, dup_groups)}
     stories = []
-    for group in story_groups(best):
-        lead = max(group, key=lambda a: (scored[a.id].score, len(a.text)))
-        members = (lead, *[a for a in group if a is not lead])
-        rel = max((scored[a.id] for a in group), key=lambda r: r.score)
+    for group in story_groups(best, knobs):
+        new = [a for a in group if a.id not in old_ids]
+        if not new:
+            continue  # nothing new in this story
+        lead = max(new, key=lambda a: (scored[a.id].score, len(a.text)))
+        members = (lead, *[a for a in new if a is not lead])
+        rel = max((scored[a.id] for a in new), key=lambda r: r.score)
         stories.append(Story(
-            lead=lead, articles=members, relevance=_merge(rel, [scored[a.id] for a in group]),
+            lead=lead, articles=members, relevance=_merge(rel, [scored[a.id] for a in new]),
             summary=tuple(summarize(members, settings.summary_sentences)),
-            duplicates=tuple(d for a in group for d in dups_of[a.id]),
+            duplicates=tuple(d for a in new for d in dups_of[a.id] if d.id not in old_ids),
+            earlier=tuple(a for a in group if a.id in old_ids),
         ))
-    stories.sort(key=lambda s: (-len(s.sources), -s.relevance.score,
+    stories.sort(key=lambda s: (-s.outlets, -s.relevance.score,
                                 -max(a.first_seen.timestamp() for a in s.articles)))
     return Digest(
         title=settings.title, window_start=window.start, window_end=window.end, created=now,

@@ -47,6 +47,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["date"] = _fmt_date
     env.filters["when"] = _fmt_when
+    env.filters["ago"] = _fmt_ago
     return env
 
 
@@ -56,6 +57,14 @@ def _fmt_date(value: datetime | None) -> str:
 
 def _fmt_when(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y %H:%M UTC") if value else ""
+
+
+def _fmt_ago(value: datetime, now: datetime) -> str:
+    """ "3 days ago", "5 hours ago": how long a developing story has been running."""
+    hours = max(0, int((now - value).total_seconds() // 3600))
+    if hours >= 48:
+        return f"{hours // 24} days ago"
+    return f"{hours} hours ago" if hours != 1 else "1 hour ago"
 
 
 def subject(digest: Digest, max_stories: int) -> str:

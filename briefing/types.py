@@ -102,6 +102,16 @@ class Story:
     relevance: Relevance
     summary: tuple[Sentence, ...] = ()
     duplicates: tuple[Article, ...] = ()
+    earlier: tuple[Article, ...] = ()  # coverage from before this window: the story is developing
+
+    @property
+    def outlets(self) -> int:
+        """Independent outlets: sources that wrote their own article (reprints don't count)."""
+        return len({a.source for a in self.articles})
+
+    @property
+    def first_seen(self) -> datetime:
+        return min(a.first_seen for a in (*self.earlier, *self.articles))
 
     @property
     def sources(self) -> list[str]:

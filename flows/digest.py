@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -32,22 +32,26 @@ class DigestResult:
 
 
 @task(cache_policy=NO_CACHE)
-def load_window(config: Config, window: Window) -> list[Article]:
+def load_window(config: Config, window: Window) -> tuple[list[Article], list[Article]]:
+    """The window's articles, and the earlier ones whose stories may continue in it."""
     store = Store.open_dir(config.state_dir)
     try:
-        return store.articles_seen_between(window.start, window.end)
+        back = window.start - timedelta(days=config.dedupe.story_days)
+        return store.articles_seen_between(window.start, window.end), store.articles_seen_between(back, window.start)
     finally:
         store.close()
 
 
 @task(cache_policy=NO_CACHE)
-def compose(config: Config, articles: list[Article], window: Window, now: datetime) -> Digest:
+def compose(config: Config, articles: list[Article], earlier: list[Article], window: Window,
+            now: datetime) -> Digest:
     store = Store.open_dir(config.state_dir)
     try:
         health = store.source_health([s.name for s in config.sources])
     finally:
         store.close()
-    return build_digest(articles, load_topic(config.topic), config.digest, window, now, health)
+    return build_digest(articles, load_topic(config.topic), config.digest, window, now, health,
+                        earlier=earlier, dedupe=config.dedupe)
 
 
 @task(cache_policy=NO_CACHE)
@@ -118,8 +122,8 @@ def digest_flow(config_path: str, since: str | None = None, until: str | None = 
     config = load_config(config_path)
     now = datetime.now(timezone.utc)
     window = _window(config, since, until, now)
-    articles = load_window(config, window)
-    digest = compose(config, articles, window, now)
+    articles, earlier = load_window(config, window)
+    digest = compose(config, articles, earlier, window, now)
     logger.info("window %s – %s: %d new articles, %d relevant, %d stories", window.start.isoformat(),
                 window.end.isoformat(), digest.considered, digest.relevant, len(digest.stories))
     if not digest.stories and not config.digest.send_empty:
