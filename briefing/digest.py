@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from briefing.config import DedupeConfig, DigestConfig
 from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
 from briefing.relevance import Topic, score
-from briefing.summarize import summarize
+from briefing.summarize import keyphrases, summarize
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
 
 
@@ -66,6 +66,7 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
             summary=tuple(summarize(members, settings.summary_sentences)),
             duplicates=tuple(d for a in new for d in dups_of[a.id] if d.id not in old_ids),
             earlier=tuple(a for a in group if a.id in old_ids),
+            keyphrases=tuple(keyphrases(members)),
         ))
     stories.sort(key=lambda s: (-s.outlets, -s.relevance.score,
                                 -max(a.first_seen.timestamp() for a in s.articles)))

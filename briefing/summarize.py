@@ -1,65 +1,183 @@
-"""Extractive summaries: sentences copied verbatim from a story's articles, each attributed.
+"""Extractive summaries: sentences copied verbatim from the articles, each attributed.
 
-First version: score every sentence by TF-IDF cosine to the story's centroid
-(what all its articles talk about), add a bonus for lead position (news puts
-the point first), skip sentences that repeat one already chosen, and give the
-chosen ones in reading order.
+* One article: every sentence is scored by its centrality (LexRank: PageRank
+  over the graph of TF-IDF cosine similarities between sentences) plus a
+  position prior, because news puts the point first. The best ``k`` come
+  back in document order. A short article returns its lead, not noise.
+* A story (several articles): the same scores over all their sentences, then
+  maximal marginal relevance (MMR) so a point made by three outlets is said
+  once, by the first outlet that made it best. Each sentence keeps its
+  article, so the digest can name and link its outlet.
+* Key phrases: the story's most distinctive words and word pairs.
 
-Pure: Articles in, Sentences out.
+Pure, vectorised with scikit-learn and NumPy: no Python loop over the
+vocabulary, one small matrix per article or story.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from briefing.dedupe import jaccard, shingles
 from briefing.sentences import split_sentences
 from briefing.types import Article, Sentence
 
-MIN_WORDS, MAX_WORDS = 6, 70
+MIN_WORDS, MAX_WORDS = 6, 80
+POSITION_WEIGHT = 0.35  # share of the score that comes from position
+POSITION_DECAY = 0.25  # prior = exp(-decay * sentence index within its article)
+SIMILARITY_EDGE = 0.08  # cosine below this is no edge in the centrality graph
+DAMPING = 0.85
+MMR_LAMBDA = 0.7  # relevance vs. novelty when picking for a story
+REPEAT = 0.6  # cosine above which a sentence says what a chosen one said
 
 
-def _candidates(articles: Sequence[Article]) -> list[tuple[Article, int, str]]:
-    out = []
-    for article in articles:
-        position = 0
-        for paragraph in article.paragraphs:
-            for sentence in split_sentences(paragraph):
-                n = len(sentence.split())
-                if MIN_WORDS <= n <= MAX_WORDS and re.search(r"[.!?\"”’]$", sentence):
-                    out.append((article, position, sentence))
-                position += 1
+@dataclass(frozen=True)
+class _Candidate:
+    article: Article
+    position: int  # index among the article's sentences
+    text: str
+
+
+def _balanced(sentences: list[str]) -> list[str]:
+    """Rejoin sentences split inside a quotation, so a quote is never cut in half."""
+    out: list[str] = []
+    for s in sentences:
+        if out and _open_quote(out[-1]):
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
     return out
 
 
-def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]:
-    """Pick up to ``sentences`` verbatim sentences that best cover ``articles``."""
-    candidates = _candidates(articles)
-    if not candidates:
-        # Nothing sentence-shaped (e.g. a one-line teaser): quote the lead as it is.
-        return [Sentence(a.paragraphs[0], a.id, a.source) for a in articles[:1] if a.paragraphs]
-    texts = [c[2] for c in candidates]
+def _open_quote(text: str) -> bool:
+    return text.count("“") > text.count("”") or text.count('"') % 2 == 1
+
+
+def candidates(article: Article) -> list[_Candidate]:
+    """The article's sentences, verbatim, in order, quotes kept whole."""
+    out: list[_Candidate] = []
+    for paragraph in article.paragraphs:
+        for sentence in _balanced(split_sentences(paragraph)):
+            out.append(_Candidate(article, len(out), sentence))
+    return out
+
+
+def _usable(c: _Candidate) -> bool:
+    n = len(c.text.split())
+    return MIN_WORDS <= n <= MAX_WORDS and not c.text.endswith((":", ",")) and bool(re.search(r"[^\W\d_]", c.text))
+
+
+def _vectors(texts: list[str]) -> np.ndarray | None:
     try:
         matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
-    except ValueError:  # only stop words
-        return [Sentence(t, a.id, a.source) for a, _, t in candidates[:sentences]]
-    centroid = np.asarray(matrix.mean(axis=0)).ravel()
-    norm = np.linalg.norm(centroid) or 1.0
-    sims = (matrix @ centroid) / norm
-    scores = [float(sims[i]) + 0.25 / (1 + pos) for i, (_, pos, _) in enumerate(candidates)]
+    except ValueError:  # nothing but stop words
+        return None
+    return matrix.toarray()  # rows are L2-normalised, so X @ X.T is cosine
+
+
+def centrality(vectors: np.ndarray) -> np.ndarray:
+    """LexRank scores (sum to 1): PageRank over sentences linked by cosine ≥ SIMILARITY_EDGE."""
+    n = len(vectors)
+    sim = vectors @ vectors.T
+    adjacency = (sim >= SIMILARITY_EDGE) * sim
+    np.fill_diagonal(adjacency, 0.0)
+    degree = adjacency.sum(axis=1, keepdims=True)
+    transition = np.divide(adjacency, degree, out=np.full_like(adjacency, 1.0 / n), where=degree > 0)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(50):
+        new = (1 - DAMPING) / n + DAMPING * (transition.T @ rank)
+        if np.abs(new - rank).sum() < 1e-6:
+            return new
+        rank = new
+    return rank
+
+
+def _scores(cands: list[_Candidate], vectors: np.ndarray) -> np.ndarray:
+    central = centrality(vectors)
+    central = central / central.max() if central.max() > 0 else central
+    position = np.exp(-POSITION_DECAY * np.array([c.position for c in cands], dtype=float))
+    return (1 - POSITION_WEIGHT) * central + POSITION_WEIGHT * position
+
+
+def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]:
+    """Up to ``sentences`` verbatim sentences that best cover ``articles``.
+
+    One article: best-scored sentences in document order. Several: MMR over
+    all their sentences, in order of choice (the most central point first).
+    """
+    everything = [c for a in articles for c in candidates(a)]
+    pool = [c for c in everything if _usable(c)]
+    if len(pool) <= sentences:
+        chosen = pool or everything[:1]  # a short article: its lead as it is
+        return [Sentence(c.text, c.article.id, c.article.source, c.article.location) for c in chosen[:sentences]]
+    vectors = _vectors([c.text for c in pool])
+    if vectors is None:
+        return [Sentence(c.text, c.article.id, c.article.source, c.article.location) for c in pool[:sentences]]
+    scores = _scores(pool, vectors)
+    if len({c.article.id for c in pool}) == 1:
+        picked = _top_distinct(scores, vectors, sentences)
+        picked.sort()  # document order
+    else:
+        picked = _mmr(scores, vectors, sentences)
+    return [Sentence(pool[i].text, pool[i].article.id, pool[i].article.source, pool[i].article.location) for i in picked]
+
+
+def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:
     chosen: list[int] = []
-    seen: list[set[int]] = []
-    for i in sorted(range(len(candidates)), key=lambda k: -scores[k]):
-        sh = shingles(texts[i], 3)
-        if any(jaccard(sh, other) > 0.5 for other in seen):
-            continue
-        chosen.append(i)
-        seen.append(sh)
-        if len(chosen) == sentences:
+    for i in np.argsort(-scores, kind="stable"):
+        if all(float(vectors[i] @ vectors[j]) < REPEAT for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:
+    """Maximal marginal relevance: each pick trades its score against likeness to earlier picks."""
+    chosen: list[int] = []
+    left = np.ones(len(scores), dtype=bool)
+    top = scores / scores.max() if scores.max() > 0 else scores
+    while len(chosen) < k and left.any():
+        penalty = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(scores))
+        value = np.where(left & (penalty < REPEAT), MMR_LAMBDA * top - (1 - MMR_LAMBDA) * penalty, -np.inf)
+        best = int(np.argmax(value))
+        if value[best] == -np.inf:
             break
-    chosen.sort()  # reading order: article order, then position
-    return [Sentence(candidates[i][2], candidates[i][0].id, candidates[i][0].source) for i in chosen]
+        chosen.append(best)
+        left[best] = False
+    return chosen
+
+
+# Words every news story uses: never a key phrase.
+_NEWS_WORDS = frozenset("""said says say told according officials official year years new would could also
+including week month day time people government country countries percent per cent mr ms statement
+added reported report reports like just make made going told""".split())
+
+
+def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
+    """A story's most distinctive words and word pairs, for a headline-less story or a quick scan.
+
+    Word pairs count double: "power siberia" says more than "power".
+    """
+    texts = [f"{a.title}. {a.text}" for a in articles]
+    try:
+        vectorizer = TfidfVectorizer(stop_words=list(ENGLISH_STOP_WORDS | _NEWS_WORDS), ngram_range=(1, 2),
+                                     token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b")
+        matrix = vectorizer.fit_transform(texts)
+    except ValueError:
+        return []
+    terms = vectorizer.get_feature_names_out()
+    weights = np.asarray(matrix.sum(axis=0)).ravel() * np.array([2.0 if " " in t else 1.0 for t in terms])
+    out: list[str] = []
+    for i in np.argsort(-weights):
+        term = str(terms[i])
+        if term in ENGLISH_STOP_WORDS or any(term in o or o in term for o in out):
+            continue
+        out.append(term)
+        if len(out) == count:
+            break
+    return out

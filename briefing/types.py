@@ -91,6 +91,7 @@ class Sentence:
     text: str
     article_id: str
     source: str
+    location: str = ""  # the article's path or URL, so the digest can link the outlet
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Story:
     summary: tuple[Sentence, ...] = ()
     duplicates: tuple[Article, ...] = ()
     earlier: tuple[Article, ...] = ()  # coverage from before this window: the story is developing
+    keyphrases: tuple[str, ...] = ()
 
     @property
     def outlets(self) -> int:

@@ -1,0 +1,72 @@
+"""Extractive summaries: verbatim, in order, quotes whole, short articles give their lead, stories say things once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from conftest import INBOX
+
+from briefing.extract import article_id, content_hash, to_article
+from briefing.sources.folder import read_document
+from briefing.summarize import keyphrases, summarize
+from briefing.types import Article
+
+NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+
+
+def make(text: str, source: str = "s", title: str = "T") -> Article:
+    h = content_hash(text)
+    return Article(article_id(source, h), source, f"https://{source}.example/a", title, text, h, NOW)
+
+
+def files(seeds: list[Path]) -> list[Path]:
+    return [*seeds, *sorted(INBOX.iterdir())]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_every_summary_sentence_is_verbatim(seeds: list[Path], k: int) -> None:
+    """On the seeds and our samples every chosen sentence is a substring of its article, in document order."""
+    for path in files(seeds):
+        a = to_article(read_document(path, "x"), NOW)
+        summary = summarize([a], k)
+        assert 1 <= len(summary) <= k
+        positions = [a.text.index(s.text) for s in summary]
+        assert positions == sorted(positions), path.name
+        assert all(s.article_id == a.id and s.source == "x" for s in summary)
+
+
+def test_short_article_returns_its_lead() -> None:
+    """A one-sentence article is its own summary, not noise."""
+    a = make("Russia and China signed a gas deal on Monday.")
+    assert [s.text for s in summarize([a], 3)] == ["Russia and China signed a gas deal on Monday."]
+
+
+def test_quotes_are_kept_whole() -> None:
+    """A quotation spanning two sentences is never cut in half."""
+    quote = "“We will build it. It will take six years,” the minister said after the talks in Moscow."
+    text = ("The two governments agreed on the route of the new pipeline on Tuesday after long talks. "
+            + quote + " Officials in Beijing welcomed the agreement and said work would start next year. "
+            "Analysts said the deal would give Russia a big new buyer for gas it once sold to Europe.")
+    for k in (1, 2, 3):
+        for s in summarize([make(text)], k):
+            assert s.text.count("“") == s.text.count("”")
+
+
+def test_story_summary_says_each_point_once_and_attributes_it() -> None:
+    """Two outlets with the same lead sentence: the story summary uses it once and names its outlet."""
+    lead = "Russia and China agreed on Tuesday to build a second gas pipeline through Mongolia."
+    a = make(lead + " The deal covers 50 billion cubic metres a year. Construction starts in 2027.", "wire")
+    b = make(lead + " Analysts called it a turning point for Gazprom. Prices will follow oil.", "daily")
+    summary = summarize([a, b], 3)
+    assert sum(s.text == lead for s in summary) == 1
+    assert {s.source for s in summary} == {"wire", "daily"}
+
+
+def test_keyphrases_name_the_story() -> None:
+    """Key phrases are distinctive words of the story, not stop words."""
+    a = to_article(read_document(INBOX / "2026-11-03-power-of-siberia-2-talks.txt", "x"), NOW)
+    phrases = keyphrases([a])
+    assert phrases and all(p not in {"the", "and", "said"} for p in phrases)
+    assert any("siberia" in p or "gas" in p or "pipeline" in p for p in phrases)
