@@ -2,7 +2,7 @@
 
 * One article: every sentence is scored by its centrality (LexRank: PageRank
   over the graph of TF-IDF cosine similarities between sentences) plus a
-  position prior, because news puts the point first. The best ``k`` come
+  bonus for the lead sentence, because news puts the point first. The best ``k`` come
   back in document order. A short article returns its lead, not noise.
 * A story (several articles): the same scores over all their sentences, then
   maximal marginal relevance (MMR) so a point made by three outlets is said
@@ -27,9 +27,8 @@ from briefing.sentences import split_sentences
 from briefing.types import Article, Sentence
 
 MIN_WORDS, MAX_WORDS = 6, 80
-POSITION_WEIGHT = 0.35  # share of the score that comes from position
-POSITION_DECAY = 0.25  # prior = exp(-decay * sentence index within its article)
-SIMILARITY_EDGE = 0.08  # cosine below this is no edge in the centrality graph
+LEAD_WEIGHT = 0.2  # share of the score that comes from being the article's first sentence
+SIMILARITY_EDGE = 0.0  # cosine below this is no edge; sentence-to-sentence cosines are small, keep them all
 DAMPING = 0.85
 MMR_LAMBDA = 0.7  # relevance vs. novelty when picking for a story
 REPEAT = 0.6  # cosine above which a sentence says what a chosen one said
@@ -71,12 +70,32 @@ def _usable(c: _Candidate) -> bool:
     return MIN_WORDS <= n <= MAX_WORDS and not c.text.endswith((":", ",")) and bool(re.search(r"[^\W\d_]", c.text))
 
 
+_TOKEN = re.compile(r"\b\w\w+\b")
+
+
 def _vectors(texts: list[str]) -> np.ndarray | None:
-    try:
-        matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
-    except ValueError:  # nothing but stop words
+    """Sublinear TF-IDF rows, L2-normalised (so X @ X.T is cosine); None if no content words.
+
+    The same weighting as scikit-learn's TfidfVectorizer(sublinear_tf=True, smooth idf),
+    done in NumPy on the few hundred words of one article: the vectoriser's per-call
+    set-up costs more than the whole summary.
+    """
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        for word in _TOKEN.findall(text.lower()):
+            if word not in ENGLISH_STOP_WORDS:
+                rows.append(i)
+                cols.append(vocab.setdefault(word, len(vocab)))
+    if not vocab:
         return None
-    return matrix.toarray()  # rows are L2-normalised, so X @ X.T is cosine
+    counts = np.zeros((len(texts), len(vocab)))
+    np.add.at(counts, (rows, cols), 1.0)
+    df = (counts > 0).sum(axis=0)
+    weights = np.where(counts > 0, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0)
+    weights *= np.log((1 + len(texts)) / (1 + df)) + 1.0
+    norms = np.linalg.norm(weights, axis=1, keepdims=True)
+    return np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
 
 
 def centrality(vectors: np.ndarray) -> np.ndarray:
@@ -99,8 +118,8 @@ def centrality(vectors: np.ndarray) -> np.ndarray:
 def _scores(cands: list[_Candidate], vectors: np.ndarray) -> np.ndarray:
     central = centrality(vectors)
     central = central / central.max() if central.max() > 0 else central
-    position = np.exp(-POSITION_DECAY * np.array([c.position for c in cands], dtype=float))
-    return (1 - POSITION_WEIGHT) * central + POSITION_WEIGHT * position
+    lead = np.array([c.position == 0 for c in cands], dtype=float)
+    return (1 - LEAD_WEIGHT) * central + LEAD_WEIGHT * lead
 
 
 def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]:
