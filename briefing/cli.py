@@ -75,7 +75,9 @@ def _run_flow(call: Callable[[], Any]) -> Any:
 
 
 def _report(result: Any) -> None:
-    if result.status == "empty":
+    if result.status == "already-delivered":
+        click.echo(f"not sent: this window was already delivered (see `briefing digests`; --resend ID to send again)")
+    elif result.status == "empty":
         click.echo(f"no digest: nothing new on the topic since {result.window.start:%Y-%m-%d %H:%M} UTC "
                    f"({result.articles} new articles, none relevant)")
     elif result.status == "dry-run":
@@ -120,17 +122,46 @@ def ingest(config_path: str) -> None:
 @click.option("--since", help="Window start, ISO-8601 (default: end of the last delivered digest).")
 @click.option("--until", help="Window end, ISO-8601 (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print the text digest; write, send and record nothing.")
-def digest(config_path: str, since: str | None, until: str | None, dry_run: bool) -> None:
+@click.option("--resend", "resend_id", type=int, help="Send archived digest ID again (ids: the ledger, `briefing digests`).")
+def digest(config_path: str, since: str | None, until: str | None, dry_run: bool, resend_id: int | None) -> None:
     """Make the digest of articles first seen in the window, deliver it, record it.
+
+    A window already delivered is not sent again; --resend sends an archived digest on purpose.
 
     \b
     Examples:
       briefing digest
       briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
+      briefing digest --resend 12
     """
     _load(config_path)
+    if resend_id is not None:
+        from flows.digest import resend_flow
+        _report(_run_flow(lambda: resend_flow(config_path, resend_id)))
+        return
     from flows.digest import digest_flow
     _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run)))
+
+
+@main.command()
+@config_option
+def digests(config_path: str) -> None:
+    """List the digest ledger: id, window, stories, delivered, archive file.
+
+    \b
+    Example:
+      briefing digests --config config/briefing.yaml
+    """
+    from briefing.store import Store
+
+    config = _load(config_path)
+    store = Store.open_dir(config.state_dir)
+    try:
+        for d in store.digests():
+            click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"
+                       f"{d.stories} stories\t{'delivered' if d.delivered else 'NOT delivered'}\t{d.archive_path}")
+    finally:
+        store.close()
 
 
 @main.command()

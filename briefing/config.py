@@ -85,9 +85,13 @@ class EmailConfig(_Model):
     security: Literal["none", "starttls", "ssl"] = "none"
     username: str | None = None
     password_env: str = "BRIEFING_SMTP_PASSWORD"
+    password_block: str | None = None  # name of a Prefect Secret block holding the password (wins over env)
     timeout_seconds: float = Field(default=30, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_seconds: float = Field(default=20, ge=0)
+    bcc: bool = False  # recipients in the envelope only; the To header shows the sender
+    list_unsubscribe: str | None = None  # mailto: or https: address for the List-Unsubscribe header
+    ca_file: Path | None = None  # extra CA certificate(s) to trust for TLS (a private mail server)
 
 
 class Config(_Model):
@@ -206,10 +210,14 @@ def _resolve(config: Config, base: Path) -> Config:
 
     sources = [s.model_copy(update={"folder": fix(s.folder)}) if s.folder else s
                for s in config.sources]
+    email = config.email
+    if email is not None and email.ca_file is not None:
+        email = email.model_copy(update={"ca_file": fix(email.ca_file)})
     return config.model_copy(update={
         "feeds_file": fix(config.feeds_file),
         "state_dir": fix(config.state_dir),
         "archive_dir": fix(config.archive_dir),
         "topic": fix(config.topic),
         "sources": sources,
+        "email": email,
     })

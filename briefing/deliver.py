@@ -17,46 +17,59 @@ from briefing.exceptions import DeliveryError
 from briefing.render import Rendered
 
 
-def build_message(rendered: Rendered, email: EmailConfig) -> EmailMessage:
+def build_message(rendered: Rendered, email: EmailConfig | None) -> EmailMessage:
+    """multipart/alternative: the text part first, then HTML (clients show the last they can).
+
+    Without an email config the message is still built, for the archive's ``.eml``.
+    """
+    sender = email.sender if email else "briefing@localhost"
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
-    msg["From"] = email.sender
-    msg["To"] = ", ".join(email.to)
+    msg["From"] = sender
+    if email is not None:
+        msg["To"] = sender if email.bcc else ", ".join(email.to)
+        if email.list_unsubscribe:
+            msg["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2] or None)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     return msg
 
 
-def send(rendered: Rendered, email: EmailConfig) -> None:
-    """Send to every recipient.
+def send(message: EmailMessage, email: EmailConfig, password: str | None = None) -> None:
+    """Hand ``message`` to the SMTP server for every recipient of ``email``.
+
+    ``password`` wins over the environment variable ``email.password_env``
+    (the flow may fetch it from a Prefect Secret block). It is never logged.
 
     Raises:
         DeliveryError: connection, login or any recipient refused (names whom).
     """
-    msg = build_message(rendered, email)
+    msg = message
     recipients = ", ".join(email.to)
-    password = None
-    if email.username:
+    if email.username and password is None:
         password = os.environ.get(email.password_env)
         if password is None:
             raise DeliveryError(recipients, f"username set but ${email.password_env} is empty")
+    context = ssl.create_default_context(cafile=str(email.ca_file) if email.ca_file else None)
     try:
         if email.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(email.smtp_host, email.smtp_port,
-                                                  timeout=email.timeout_seconds,
-                                                  context=ssl.create_default_context())
+                                                  timeout=email.timeout_seconds, context=context)
         else:
             smtp = smtplib.SMTP(email.smtp_host, email.smtp_port, timeout=email.timeout_seconds)
         with smtp:
             if email.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if email.username and password is not None:
                 smtp.login(email.username, password)
             refused = smtp.send_message(msg, from_addr=email.sender, to_addrs=list(email.to))
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(", ".join(exc.recipients), "refused by the server") from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DeliveryError(recipients, f"login refused for {email.username} ({exc.smtp_code})") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(recipients, f"{type(exc).__name__}: {exc}") from exc
     if refused:

@@ -68,9 +68,23 @@ def _fmt_ago(value: datetime, now: datetime) -> str:
 
 
 def subject(digest: Digest, max_stories: int) -> str:
-    shown = min(len(digest.stories), max_stories)
-    lead = f" — {digest.stories[0].lead.title}" if digest.stories else ""
-    return f"{digest.title}: {shown} {'story' if shown == 1 else 'stories'}{lead}"
+    """ "Russia–China Relations Digest — 23 Nov 2026 · 7 stories" """
+    n = len(digest.stories)
+    return f"{digest.title} — {_fmt_date(digest.window_end)} · {n} {'story' if n == 1 else 'stories'}"
+
+
+class Footnotes:
+    """Links of the plain-text digest, numbered in order of first use: "[3]" in the text, URLs at the end."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def ref(self, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            return ""
+        if url not in self.urls:
+            self.urls.append(url)
+        return f" [{self.urls.index(url) + 1}]"
 
 
 def render(digest: Digest, max_stories: int) -> Rendered:
@@ -85,6 +99,8 @@ def render(digest: Digest, max_stories: int) -> Rendered:
         "more": digest.stories[max_stories:],
         "link": story_link,
         "health_summary": health_summary(digest.health) if digest.health else "",
+        "notes": Footnotes(),
+        "preheader": " · ".join(s.lead.title for s in digest.stories[:3]),
     }
     try:
         env = _env()
@@ -102,8 +118,8 @@ def story_link(story: Story) -> str | None:
     return loc if loc.startswith(("http://", "https://")) else None
 
 
-def archive(digest: Digest, rendered: Rendered, archive_dir: Path) -> Path:
-    """Write ``<slug>.html`` and ``<slug>.txt``, update the manifest and ``index.html``.
+def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | None = None) -> Path:
+    """Write ``<slug>.html``, ``<slug>.txt`` (and ``<slug>.eml``), update the manifest and ``index.html``.
 
     Returns the HTML file's path. Files are written whole (temp file + rename).
 
@@ -115,6 +131,8 @@ def archive(digest: Digest, rendered: Rendered, archive_dir: Path) -> Path:
         html_path = archive_dir / f"{digest.slug}.html"
         _write(html_path, rendered.html)
         _write(archive_dir / f"{digest.slug}.txt", rendered.text)
+        if eml is not None:
+            _write_bytes(archive_dir / f"{digest.slug}.eml", eml)
         entries = [e for e in _read_manifest(archive_dir) if e["slug"] != digest.slug]
         entries.append({
             "slug": digest.slug, "title": digest.title, "subject": rendered.subject,
@@ -142,9 +160,14 @@ def _read_manifest(archive_dir: Path) -> list[dict[str, Any]]:
 
 
 def _write(path: Path, content: str) -> None:
+    _write_bytes(path, content.encode("utf-8"))
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    """Whole or not at all: a temp file renamed into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(content)
         os.replace(tmp, path)
     except BaseException:

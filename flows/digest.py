@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -23,7 +24,7 @@ from flows.ingest import health_markdown
 
 @dataclass(frozen=True)
 class DigestResult:
-    status: str  # "delivered", "archived", "undelivered", "empty", "dry-run"
+    status: str  # "delivered", "archived", "undelivered", "already-delivered", "empty", "dry-run"
     window: Window
     path: Path | None = None
     stories: int = 0
@@ -60,14 +61,33 @@ def render_digest(digest: Digest, max_stories: int) -> render.Rendered:
 
 
 @task(cache_policy=NO_CACHE)
-def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path) -> Path:
-    return render.archive(digest, rendered, archive_dir)
+def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path, message: EmailMessage) -> Path:
+    return render.archive(digest, rendered, archive_dir, eml=message.as_bytes())
 
 
 @task(cache_policy=NO_CACHE)
-def send_digest(rendered: render.Rendered, config: Config) -> None:
+def send_digest(message: EmailMessage, config: Config) -> None:
     assert config.email is not None
-    deliver.send(rendered, config.email)
+    deliver.send(message, config.email, password=_block_password(config))
+
+
+def _block_password(config: Config) -> str | None:
+    """The SMTP password from a Prefect Secret block, when the config names one."""
+    if config.email is None or not config.email.password_block:
+        return None
+    from prefect.blocks.system import Secret
+
+    return str(Secret.load(config.email.password_block).get())
+
+
+@task(cache_policy=NO_CACHE)
+def already_delivered(config: Config, window: Window) -> int | None:
+    store = Store.open_dir(config.state_dir)
+    try:
+        record = store.delivered_window(window.start, window.end)
+    finally:
+        store.close()
+    return record.id if record else None
 
 
 @task(cache_policy=NO_CACHE)
@@ -137,12 +157,20 @@ def digest_flow(config_path: str, since: str | None = None, until: str | None = 
                               text=rendered.text)
         _artifact(result, digest)
         return result
-    path = archive_digest(digest, rendered, config.archive_dir)
+    sent_as = already_delivered(config, window)
+    if sent_as is not None:
+        logger.info("this window was already delivered as digest #%d: not sending it again "
+                    "(briefing digest --resend %d sends it on purpose)", sent_as, sent_as)
+        result = DigestResult("already-delivered", window, stories=len(digest.stories), articles=digest.relevant)
+        _artifact(result, digest)
+        return result
+    message = deliver.build_message(rendered, config.email)
+    path = archive_digest(digest, rendered, config.archive_dir, message)
     status = "archived"
     if config.email is not None:
         try:
             send_digest.with_options(retries=config.email.retries,
-                                     retry_delay_seconds=config.email.retry_delay_seconds)(rendered, config)
+                                     retry_delay_seconds=config.email.retry_delay_seconds)(message, config)
             status = "delivered"
         except DeliveryError as exc:
             logger.error("digest archived at %s but not delivered: %s", path, exc)
@@ -156,3 +184,33 @@ def digest_flow(config_path: str, since: str | None = None, until: str | None = 
         raise DeliveryError(", ".join(config.email.to if config.email else []),
                             f"digest kept at {path}; the next run covers this window again")
     return result
+
+
+@flow(name="resend", log_prints=True)
+def resend_flow(config_path: str, digest_id: int) -> DigestResult:
+    """Send an archived digest again, on purpose, to the configured recipients."""
+    from email import message_from_bytes, policy
+
+    logger = get_run_logger()
+    config = load_config(config_path)
+    if config.email is None:
+        raise ConfigError("no email configured: nothing to resend to", path=str(config.path), key="email")
+    store = Store.open_dir(config.state_dir)
+    try:
+        record = next((d for d in store.digests() if d.id == digest_id), None)
+        if record is None or not record.archive_path:
+            raise ConfigError(f"no archived digest #{digest_id} in the ledger", key="--resend")
+        eml = Path(record.archive_path).with_suffix(".eml")
+        try:
+            message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+        except OSError as exc:
+            raise ConfigError(f"archived message {eml} is unreadable: {exc.strerror}", key="--resend") from exc
+        assert isinstance(message, EmailMessage)
+        send_digest.with_options(retries=config.email.retries,
+                                 retry_delay_seconds=config.email.retry_delay_seconds)(message, config)
+        store.mark_delivered(record.id, datetime.now(timezone.utc))
+    finally:
+        store.close()
+    logger.info("resent digest #%d (%s)", digest_id, eml)
+    return DigestResult("delivered", Window(record.window_start, record.window_end), path=Path(record.archive_path),
+                        stories=record.stories, articles=record.articles)

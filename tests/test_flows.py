@@ -37,7 +37,7 @@ def test_samples_digest_then_nothing_new(tmp_path: Path) -> None:
     assert "Strong winds and heavy rain" not in text, "off-topic storm story is left out"
     assert "EU ministers agree to shift farm subsidies" not in text, "passing mention is left out"
     assert text.count("Russia and China move almost all bilateral trade into rubles and yuan") == 2  # head + coverage
-    assert "Near-identical copies" in text
+    assert "Also published by" in text
     assert "<table" in html and 'style="' in html and "<style" not in html.split("</head>")[1]
     index = (tmp_path / "archive" / "index.html").read_text(encoding="utf-8")
     assert first.path.name in index

@@ -186,6 +186,19 @@ class Store:
             rows = conn.execute(select(schema.digests).order_by(schema.digests.c.window_end.desc()))
             return [_digest(r._mapping) for r in rows]
 
+    def delivered_window(self, start: datetime, end: datetime) -> DigestRecord | None:
+        """The delivered digest of exactly this window, if any (a re-run must not send it again)."""
+        t = schema.digests
+        query = select(t).where(t.c.delivered.is_(True), t.c.window_start == start, t.c.window_end == end)
+        with self._tx() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return _digest(row._mapping) if row else None
+
+    def mark_delivered(self, digest_id: int, when: datetime) -> None:
+        t = schema.digests
+        with self._tx() as conn:
+            conn.execute(update(t).where(t.c.id == digest_id).values(delivered=True, delivered_at=when))
+
     def record_digest(self, *, window_start: datetime, window_end: datetime, created: datetime,
                       delivered: bool, archive_path: str | None, stories: int, articles: int) -> int:
         with self._tx() as conn:

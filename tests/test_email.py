@@ -1,0 +1,149 @@
+"""Delivery by a real SMTP server on loopback: headers, exactly once, failures, STARTTLS, resend."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from conftest import INBOX, TOPIC
+
+from briefing.exceptions import DeliveryError
+from briefing.store import Store
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_file(tmp_path: Path, port: int, **email: object) -> str:
+    data = {"state_dir": "state", "archive_dir": "archive", "topic": str(TOPIC),
+            "sources": [{"name": "inbox", "folder": str(INBOX)}],
+            "email": {"sender": "briefing@example.org", "to": ["analyst@example.org", "desk@example.org"],
+                      "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none", "retries": 0,
+                      "timeout_seconds": 5, **email}}
+    path = tmp_path / "briefing.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def smtp():
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp) -> None:
+    """Text then HTML alternatives; Subject with date and count; Date, Message-ID, List-Unsubscribe; Bcc hides recipients."""
+    from flows.briefing import briefing_flow
+
+    inbox, port = smtp
+    result = briefing_flow(config_file(tmp_path, port, bcc=True, list_unsubscribe="mailto:unsub@example.org"))
+    assert result.status == "delivered" and len(inbox.messages) == 1
+    rcpts, msg = inbox.messages[0]
+    assert rcpts == ["analyst@example.org", "desk@example.org"]
+    assert msg["To"] == "briefing@example.org", "Bcc: recipients are not in the headers"
+    assert msg["Subject"].startswith("Russia–China Relations Digest — ") and msg["Subject"].endswith(
+        f"· {result.stories} stories")
+    assert msg["Date"] and msg["Message-ID"] and msg["List-Unsubscribe"] == "<mailto:unsub@example.org>"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    eml = result.path.with_suffix(".eml")
+    assert message_from_bytes(eml.read_bytes(), policy=policy.default)["Message-ID"] == msg["Message-ID"]
+
+
+def test_same_window_is_not_sent_twice(tmp_path: Path, smtp) -> None:
+    """A re-run for a window already delivered sends nothing; --resend sends it once more on purpose."""
+    from flows.digest import digest_flow, resend_flow
+    from flows.ingest import ingest_flow
+
+    inbox, port = smtp
+    config = config_file(tmp_path, port)
+    ingest_flow(config)
+    window = {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
+    assert digest_flow(config, **window).status == "delivered"
+    assert digest_flow(config, **window).status == "already-delivered"
+    assert len(inbox.messages) == 1
+    store = Store.open_dir(tmp_path / "state")
+    [record] = store.digests()
+    store.close()
+    assert resend_flow(config, record.id).status == "delivered"
+    assert len(inbox.messages) == 2
+    assert inbox.messages[0][1]["Message-ID"] == inbox.messages[1][1]["Message-ID"], "the same message again"
+
+
+def test_server_down_then_up_delivers_once(tmp_path: Path) -> None:
+    """SMTP down: the run fails loudly and archives; the next run (server up) delivers the digest once."""
+    from flows.briefing import briefing_flow
+
+    port = free_port()
+    config = config_file(tmp_path, port)
+    with pytest.raises(DeliveryError):
+        briefing_flow(config)
+    assert len(list((tmp_path / "archive").glob("digest-*.html"))) == 1
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        second = briefing_flow(config)
+        third = briefing_flow(config)
+    finally:
+        controller.stop()
+    assert second.status == "delivered" and third.status == "empty"
+    assert len(inbox.messages) == 1
+    assert second.articles == 8, "the window stayed open: the undelivered articles are in this digest"
+
+
+def test_starttls_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    """STARTTLS against a server whose certificate is signed by a CA made in this test (ca_file trusts it)."""
+    import trustme
+
+    from briefing import deliver
+    from briefing.config import EmailConfig
+    from briefing.render import Rendered
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True)
+    controller.start()
+    try:
+        email = EmailConfig(sender="b@example.org", to=["a@example.org"], smtp_host="127.0.0.1", smtp_port=port,
+                            security="starttls", ca_file=ca_file, timeout_seconds=5)
+        message = deliver.build_message(Rendered("<p>hi</p>", "hi", "Subject"), email)
+        deliver.send(message, email)
+        plain = email.model_copy(update={"security": "none"})
+        with pytest.raises(DeliveryError):
+            deliver.send(message, plain)  # the server insists on STARTTLS
+        untrusted = email.model_copy(update={"ca_file": None})
+        with pytest.raises(DeliveryError):
+            deliver.send(message, untrusted)  # an unknown CA is refused
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
