@@ -6,7 +6,8 @@ CONFIG ?= config/briefing.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: run test clean
+.PHONY: run test clean chromium screenshot
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +20,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/briefing run --config $(CONFIG)
 
+## Debian's chromium for tests/test_browser.py (the test skips itself if this fails, e.g. offline).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; } || \
+	  echo "chromium not installed: tests/test_browser.py will be skipped"
+
 ## Install and run the test suite.
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -q
+
+## Retake docs/digest-sample.png.
+screenshot: $(VENV)/.installed chromium
+	$(BIN)/python tests/test_browser.py docs/digest-sample.png
 
 clean:
 	rm -rf $(VENV) .briefing digests .pytest_cache

@@ -161,10 +161,13 @@ def _when(a: Article):  # noqa: ANN202 - a datetime
     return a.published or a.first_seen
 
 
-def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings()) -> list[list[Article]]:
+def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
+                 background: Sequence[Article] = ()) -> list[list[Article]]:
     """Group distinct articles that report the same event; input order kept within and across groups.
 
-    TF-IDF over title and text (IDF from the articles at hand). Candidate
+    TF-IDF over title and text; the IDF comes from the articles at hand plus
+    ``background`` (e.g. the window's off-topic articles), because word
+    rarity estimated on a handful of on-topic articles is mostly noise. Candidate
     pairs share at least two of their ``top_terms`` most distinctive words
     (blocking, so the work stays near-linear); a candidate pair is one story
     when its cosine reaches ``same_story`` and they were published within
@@ -174,9 +177,11 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
     if n < 2:
         return [[a] for a in articles]
     docs = [f"{a.title}. {a.title}. {a.text}" for a in articles]
+    known = {a.id for a in articles}
+    extra = [f"{a.title}. {a.title}. {a.text}" for a in background if a.id not in known]
     try:
-        vectors = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32,
-                                  ).fit_transform(docs).tocsr()
+        vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
+        vectors = vectorizer.fit(docs + extra).transform(docs).tocsr()
     except ValueError:  # nothing but stop words
         return [[a] for a in articles]
     postings: dict[int, list[int]] = defaultdict(list)

@@ -137,7 +137,7 @@ class SourceHealth:
 def health_summary(healths: "tuple[SourceHealth, ...] | list[SourceHealth]") -> str:
     """One line for footers and artifacts: how many sources were fetched, not modified, failed."""
     count = {s: sum(h.status == s for h in healths) for s in ("ok", "not-modified", "failed")}
-    return (f"{len(healths)} sources: {count['ok']} fetched, {count['not-modified']} not modified, "
+    return (f"{len(healths)} {'source' if len(healths) == 1 else 'sources'}: {count['ok']} fetched, {count['not-modified']} not modified, "
             f"{count['failed']} failed")
 
 
