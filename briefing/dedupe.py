@@ -166,8 +166,9 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
     """Group distinct articles that report the same event; input order kept within and across groups.
 
     TF-IDF over title and text; the IDF comes from the articles at hand plus
-    ``background`` (e.g. the window's off-topic articles), because word
-    rarity estimated on a handful of on-topic articles is mostly noise. Candidate
+    ``background`` (the window's off-topic articles: distinct texts, no
+    copies), because word rarity estimated on a handful of on-topic articles
+    is mostly noise. Candidate
     pairs share at least two of their ``top_terms`` most distinctive words
     (blocking, so the work stays near-linear); a candidate pair is one story
     when its cosine reaches ``same_story`` and they were published within

@@ -54,7 +54,8 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     best = [next((a for a in g if a.id in old_ids), g[0]) for g in dup_groups]
     dups_of = {b.id: tuple(a for a in g if a is not b) for b, g in zip(best, dup_groups)}
     stories = []
-    for group in story_groups(best, knobs, background=[*articles, *earlier]):
+    off_topic = [a for a in (*articles, *earlier) if not scored[a.id].relevant]
+    for group in story_groups(best, knobs, background=off_topic):
         new = [a for a in group if a.id not in old_ids]
         if not new:
             continue  # nothing new in this story
