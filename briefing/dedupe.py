@@ -18,6 +18,7 @@ Pure: lists of Articles in, groups out. Signatures can be kept by the caller
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zlib
@@ -62,12 +63,24 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
+_WORD_HASHES: dict[str, int] = {}  # word → crc32; news vocabularies repeat, so hash each word once
+
+
+def _word_hash(word: str) -> int:
+    value = _WORD_HASHES.get(word)
+    if value is None:
+        if len(_WORD_HASHES) > 1_000_000:
+            _WORD_HASHES.clear()
+        value = _WORD_HASHES[word] = zlib.crc32(word.encode("utf-8"))
+    return value
+
+
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Stable 32-bit hashes of the text's word ``size``-grams (the same in every process)."""
     words = _WORDS.findall(text.casefold())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    wh = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
+    wh = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
     k = min(size, len(words), len(_MIX))
     n = len(words) - k + 1
     acc = np.zeros(n, dtype=np.uint64)
@@ -77,9 +90,16 @@ def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     return np.unique(acc >> np.uint64(32))
 
 
+@functools.lru_cache(maxsize=8)
+def _template(num_perm: int) -> MinHash:
+    """One MinHash whose permutations every signature shares (drawing them costs more than hashing)."""
+    return MinHash(num_perm=num_perm, hashfunc=int)
+
+
 def signature(text: str, settings: DedupeSettings = DedupeSettings()) -> MinHash:
     """The MinHash of a text's shingles."""
-    m = MinHash(num_perm=settings.num_perm, hashfunc=int)
+    base = _template(settings.num_perm)
+    m = MinHash(num_perm=settings.num_perm, hashfunc=int, permutations=base.permutations, scheme=base.scheme)
     hashes = shingle_hashes(text, settings.shingle_words)
     if len(hashes):
         m.update_batch(hashes.tolist())
