@@ -46,6 +46,7 @@ class DedupeSettings:
     story_days: float = 3.0
     top_terms: int = 12  # each article's most distinctive words, for finding candidate pairs
     block_max_share: float = 0.05  # a word in more than this share of articles makes no candidates
+    block_max_docs: int = 64  # ... nor one in more than this many: an event's own words are not that common
 
 
 # --- duplicates ----------------------------------------------------------------------
@@ -211,7 +212,7 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
         terms, weights = vectors.indices[row], vectors.data[row]
         for t in terms[np.argsort(-weights)[:settings.top_terms]]:
             postings[int(t)].append(i)
-    max_df = max(2, int(settings.block_max_share * n) + 1)
+    max_df = max(2, min(int(settings.block_max_share * n) + 1, settings.block_max_docs))
     shared: Counter[tuple[int, int]] = Counter()
     for members in postings.values():
         if 2 <= len(members) <= max_df:
