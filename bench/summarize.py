@@ -72,7 +72,6 @@ from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
 from briefing.extract import article_id, content_hash
-from briefing.sentences import split_sentences
 
 _PYSBD = pysbd.Segmenter(language="en", clean=False)
 

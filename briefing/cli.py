@@ -76,7 +76,7 @@ def _run_flow(call: Callable[[], Any]) -> Any:
 
 def _report(result: Any) -> None:
     if result.status == "already-delivered":
-        click.echo(f"not sent: this window was already delivered (see `briefing digests`; --resend ID to send again)")
+        click.echo("not sent: this window was already delivered (see `briefing digests`; --resend ID to send again)")
     elif result.status == "empty":
         click.echo(f"no digest: nothing new on the topic since {result.window.start:%Y-%m-%d %H:%M} UTC "
                    f"({result.articles} new articles, none relevant)")

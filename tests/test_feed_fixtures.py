@@ -32,7 +32,6 @@ from briefing.extract import to_article
 from briefing.relevance import TopicModel, build_topic
 from briefing.render import render
 from briefing.sources import SourceOutcome
-from briefing.sources import feed as feed_module
 from briefing.sources.feed import fetch_all
 
 FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"

@@ -15,7 +15,6 @@ from werkzeug import Request, Response
 
 from briefing.config import FetchConfig, SourceConfig
 from briefing.extract import to_article
-from briefing.sources import FetchState
 from briefing.sources.feed import fetch_all, parse_feed
 from briefing.store import Store
 
