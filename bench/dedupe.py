@@ -552,7 +552,8 @@ def main(count: int, dup_share: float, story_share: float, topic_rate: float, so
         "generate_s": generate_s,
         "mean_words": sum(len(a.text.split()) for a in articles) / len(articles),
         "text_mib": sum(len(a.text) for a in articles) / 2**20,
-        "maxrss_imports_mib": after_imports, "maxrss_generated_mib": generated, "maxrss_pipeline_mib": pipeline_rss,
+        "maxrss_imports_mib": after_imports, "maxrss_generated_mib": generated,
+        "maxrss_pipeline_mib": pipeline_rss,
         "rounds": rounds, "traced": traced, "quality": quality,
     }
     report(result)

@@ -22,12 +22,12 @@ import functools
 import hashlib
 import re
 import zlib
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+import scipy.sparse as sp
 from datasketch import MinHash, MinHashLSH
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -182,6 +182,36 @@ def _when(a: Article):  # noqa: ANN202 - a datetime
     return a.published or a.first_seen
 
 
+def _candidate_pairs(vectors: sp.csr_matrix, top_terms: int, max_df: int,
+                     chunk: int = 20_000) -> list[tuple[int, int]]:
+    """Pairs (i < j) sharing at least two of their ``top_terms`` heaviest terms.
+
+    Terms among the top terms of more than ``max_df`` articles are ignored. A
+    sparse product (articles × top terms) counts shared terms in C, chunked by
+    rows, instead of visiting every pair of a posting list in Python.
+    """
+    n, m = vectors.shape
+    rows, cols = [], []
+    for i in range(n):
+        row = slice(vectors.indptr[i], vectors.indptr[i + 1])
+        terms, weights = vectors.indices[row], vectors.data[row]
+        top = terms[np.argsort(-weights)[:top_terms]]
+        cols.append(top)
+        rows.append(np.full(len(top), i, dtype=np.int32))
+    rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
+    df = np.bincount(cols_a, minlength=m)
+    usable = (df[cols_a] >= 2) & (df[cols_a] <= max_df)
+    top_matrix = sp.csr_matrix((np.ones(int(usable.sum()), dtype=np.int32), (rows_a[usable], cols_a[usable])),
+                               shape=(n, m))
+    top_t = top_matrix.T.tocsr()
+    out: list[tuple[int, int]] = []
+    for start in range(0, n, chunk):
+        shared = (top_matrix[start:start + chunk] @ top_t).tocoo()
+        keep = (shared.data >= 2) & (shared.row + start < shared.col)
+        out.extend(zip((shared.row[keep] + start).tolist(), shared.col[keep].tolist()))
+    return out
+
+
 def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
                  background: Sequence[Article] = ()) -> list[list[Article]]:
     """Group distinct articles that report the same event; input order kept within and across groups.
@@ -203,23 +233,12 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
     extra = [f"{a.title}. {a.title}. {a.text}" for a in background if a.id not in known]
     try:
         vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
-        vectors = vectorizer.fit(docs + extra).transform(docs).tocsr()
+        vectors = vectorizer.fit_transform(docs + extra)[:n].tocsr()  # one tokenisation, not two
+        vectors.sort_indices()  # the same summation order as transform(), so scores match to the bit
     except ValueError:  # nothing but stop words
         return [[a] for a in articles]
-    postings: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        row = slice(vectors.indptr[i], vectors.indptr[i + 1])
-        terms, weights = vectors.indices[row], vectors.data[row]
-        for t in terms[np.argsort(-weights)[:settings.top_terms]]:
-            postings[int(t)].append(i)
     max_df = max(2, min(int(settings.block_max_share * n) + 1, settings.block_max_docs))
-    shared: Counter[tuple[int, int]] = Counter()
-    for members in postings.values():
-        if 2 <= len(members) <= max_df:
-            for x in range(len(members)):
-                for y in range(x + 1, len(members)):
-                    shared[(members[x], members[y])] += 1
-    pairs = [p for p, c in shared.items() if c >= 2]
+    pairs = _candidate_pairs(vectors, settings.top_terms, max_df)
     groups = _Groups(n)
     days = timedelta(days=settings.story_days)
     for start in range(0, len(pairs), 50_000):
