@@ -60,8 +60,11 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD
 
 def fingerprint(text: str) -> str:
     """Hash of the text with case (casefold: ß = SS), punctuation and spacing folded away."""
-    folded = " ".join(_WORDS.findall(text.casefold()))
-    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+    return _fingerprint_of_words(_WORDS.findall(text.casefold()))
+
+
+def _fingerprint_of_words(words: list[str]) -> str:
+    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 
 _WORD_HASHES: dict[str, int] = {}  # word → crc32; news vocabularies repeat, so hash each word once
@@ -78,7 +81,10 @@ def _word_hash(word: str) -> int:
 
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Stable 32-bit hashes of the text's word ``size``-grams (the same in every process)."""
-    words = _WORDS.findall(text.casefold())
+    return _shingles_of_words(_WORDS.findall(text.casefold()), size)
+
+
+def _shingles_of_words(words: list[str], size: int) -> np.ndarray:
     if not words:
         return np.zeros(0, dtype=np.uint64)
     wh = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
@@ -97,14 +103,31 @@ def _template(num_perm: int) -> MinHash:
     return MinHash(num_perm=num_perm, hashfunc=int)
 
 
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer, as datasketch pre-mixes
+
+
+def _minhash_values(hashes: np.ndarray, num_perm: int) -> np.ndarray:
+    """What ``MinHash.update_batch`` computes (datasketch's affine32 scheme), in NumPy, no call per value."""
+    t = _template(num_perm)
+    if not len(hashes):
+        return t.hashvalues.copy()
+    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
+    hv = hashes.astype(np.uint32)
+    with np.errstate(over="ignore"):
+        hv = hv ^ (hv >> s1)
+        hv = hv * m1
+        hv = hv ^ (hv >> s2)
+        hv = hv * m2
+        hv = hv ^ (hv >> s3)
+        a, b = t.permutations
+        return np.minimum(t.hashvalues, (hv[:, None] * a + b).min(axis=0))
+
+
 def signature(text: str, settings: DedupeSettings = DedupeSettings()) -> MinHash:
-    """The MinHash of a text's shingles."""
-    base = _template(settings.num_perm)
-    m = MinHash(num_perm=settings.num_perm, hashfunc=int, permutations=base.permutations, scheme=base.scheme)
-    hashes = shingle_hashes(text, settings.shingle_words)
-    if len(hashes):
-        m.update_batch(hashes.tolist())
-    return m
+    """The MinHash of a text's shingles (a datasketch MinHash, for callers that keep signatures)."""
+    t = _template(settings.num_perm)
+    values = _minhash_values(shingle_hashes(text, settings.shingle_words), settings.num_perm)
+    return MinHash(hashfunc=int, hashvalues=values, permutations=t.permutations, scheme=t.scheme)
 
 
 def shingles(text: str, size: int = 5) -> set[int]:
@@ -152,8 +175,12 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
     n = len(articles)
     groups = _Groups(n)
     first: dict[tuple[str, ...], int] = {}
+    sigs = np.empty((n, settings.num_perm), dtype=np.uint32)
     for i, a in enumerate(articles):
-        keys = [("fp", fingerprint(a.text)), ("loc", a.source, a.location)]
+        words = _WORDS.findall(a.text.casefold())  # once, for the fingerprint and the shingles
+        if signatures is None:
+            sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
+        keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]
         if a.location.startswith(("http://", "https://")):
             keys.append(("url", canonical_url(a.location)))
         for key in keys:
@@ -161,19 +188,48 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
                 groups.union(first[key], i)
             else:
                 first[key] = i
-    sigs = list(signatures) if signatures is not None else [signature(a.text, settings) for a in articles]
-    lsh = MinHashLSH(threshold=settings.near_duplicate, num_perm=settings.num_perm)
-    for i, sig in enumerate(sigs):
-        for j in lsh.query(sig):
-            if groups.find(i) != groups.find(j) and sig.jaccard(sigs[j]) >= settings.near_duplicate:
-                groups.union(i, j)
-        lsh.insert(i, sig)
+    if signatures is not None:
+        sigs = np.array([s.hashvalues for s in signatures], dtype=np.uint32).reshape(n, -1)
+    for i, j in _near_pairs(sigs, settings.near_duplicate):
+        groups.union(i, j)
     out = []
     for members in sorted(groups.groups(), key=min):
         ranked = sorted((articles[i] for i in members),
                         key=lambda a: (-len(a.text), a.first_seen, a.id))
         out.append(ranked)
     return out
+
+
+def _near_pairs(sigs: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (i < j) with estimated Jaccard ≥ threshold among those sharing an LSH band.
+
+    The same bands as ``MinHashLSH(threshold, num_perm)`` (b bands of r rows),
+    bucketed by sorting each band instead of a hash table fed one article at a time.
+    """
+    n, num_perm = sigs.shape
+    if n < 2:
+        return []
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)  # only for its optimal (b, r)
+    left, right = [], []
+    for band in range(lsh.b):
+        _, bucket = np.unique(sigs[:, band * lsh.r:(band + 1) * lsh.r], axis=0, return_inverse=True)
+        order = np.argsort(bucket.ravel(), kind="stable")
+        ordered = bucket.ravel()[order]
+        bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts, ends = np.append(0, bounds), np.append(bounds, n)
+        for s, e in zip(*(x[ends - starts > 1].tolist() for x in (starts, ends))):
+            x, y = np.triu_indices(e - s, 1)
+            left.append(order[s:e][x])
+            right.append(order[s:e][y])
+    if not left:
+        return []
+    i, j = np.concatenate(left), np.concatenate(right)
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    key = np.unique(i.astype(np.int64) * n + j)
+    i, j = key // n, key % n
+    agree = (sigs[i] == sigs[j]).sum(axis=1) / num_perm
+    keep = agree >= threshold
+    return list(zip(i[keep].tolist(), j[keep].tolist()))
 
 
 # --- stories ---------------------------------------------------------------------------
