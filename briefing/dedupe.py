@@ -52,7 +52,6 @@ class DedupeSettings:
 # --- duplicates ----------------------------------------------------------------------
 
 _WORDS = re.compile(r"\w+")
-_MASK64 = (1 << 64) - 1
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5],
                 dtype=np.uint64)
@@ -128,15 +127,6 @@ def signature(text: str, settings: DedupeSettings = DedupeSettings()) -> MinHash
     t = _template(settings.num_perm)
     values = _minhash_values(shingle_hashes(text, settings.shingle_words), settings.num_perm)
     return MinHash(hashfunc=int, hashvalues=values, permutations=t.permutations, scheme=t.scheme)
-
-
-def shingles(text: str, size: int = 5) -> set[int]:
-    """The set of a text's shingle hashes, for exact Jaccard on small inputs."""
-    return set(shingle_hashes(text, size).tolist())
-
-
-def jaccard(a: set[int], b: set[int]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 class _Groups:
