@@ -6,7 +6,7 @@ CONFIG ?= config/briefing.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: run test clean chromium screenshot
+.PHONY: run test serve clean chromium screenshot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 ## Install, ingest the bundled sample inbox and write a digest; prints its path.
 run: $(VENV)/.installed
 	$(BIN)/briefing run --config $(CONFIG)
+
+## Serve the scheduled deployments (and a local Prefect server with its UI) until stopped.
+serve: $(VENV)/.installed
+	$(BIN)/briefing serve --config $(CONFIG)
 
 ## Debian's chromium for tests/test_browser.py (the test skips itself if this fails, e.g. offline).
 chromium:

@@ -82,6 +82,8 @@ def _report(result: Any) -> None:
                    f"({result.articles} new articles, none relevant)")
     elif result.status == "dry-run":
         click.echo(result.text)
+    elif result.status == "busy":
+        click.echo("not run: another digest of this store is running; it covers this window", err=True)
     else:
         click.echo(f"digest {result.status}: {result.stories} stories from {result.articles} articles", err=True)
         click.echo(str(result.path))
@@ -117,20 +119,40 @@ def ingest(config_path: str) -> None:
         click.echo(f"{h.source}: {h.status}, {h.new} new of {h.items}{note}")
 
 
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """ISO-8601 date or date-time; without an offset it is read in the config's schedule.timezone."""
+    if value is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+    try:
+        return TypeAdapter(datetime).validate_python(value.strip())
+    except ValidationError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date or date-time "
+                                 "(e.g. 2026-11-01 or 2026-11-01T07:00+03:00)") from None
+
+
 @main.command()
 @config_option
-@click.option("--since", help="Window start, ISO-8601 (default: end of the last delivered digest).")
-@click.option("--until", help="Window end, ISO-8601 (default: now).")
+@click.option("--since", callback=_when, help="Backfill a past window from this date/time (ISO-8601); "
+              "without an offset, in schedule.timezone.")
+@click.option("--until", callback=_when, help="End of the backfill window (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print the text digest; write, send and record nothing.")
-@click.option("--resend", "resend_id", type=int, help="Send archived digest ID again (ids: the ledger, `briefing digests`).")
-def digest(config_path: str, since: str | None, until: str | None, dry_run: bool, resend_id: int | None) -> None:
-    """Make the digest of articles first seen in the window, deliver it, record it.
+@click.option("--send", is_flag=True, help="Also email a backfill (regular digests are always sent).")
+@click.option("--resend", "resend_id", type=int,
+              help="Send archived digest ID again (ids: the ledger, `briefing digests`).")
+def digest(config_path: str, since: datetime | None, until: datetime | None, dry_run: bool, send: bool,
+           resend_id: int | None) -> None:
+    """Make the digest of articles first seen since the last one, deliver it, record it.
 
-    A window already delivered is not sent again; --resend sends an archived digest on purpose.
+    With --since/--until it is a backfill of that past window: archived (as
+    backfill-….html) and listed in the ledger as a backfill, without moving
+    the regular digests' windows; sent only with --send. A window already
+    delivered is not sent again; --resend sends an archived digest on purpose.
 
     \b
     Examples:
       briefing digest
+      briefing digest --since 2026-11-01 --until 2026-11-08
       briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
       briefing digest --resend 12
     """
@@ -140,13 +162,13 @@ def digest(config_path: str, since: str | None, until: str | None, dry_run: bool
         _report(_run_flow(lambda: resend_flow(config_path, resend_id)))
         return
     from flows.digest import digest_flow
-    _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run)))
+    _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run, send=send)))
 
 
 @main.command()
 @config_option
 def digests(config_path: str) -> None:
-    """List the digest ledger: id, window, stories, delivered, archive file.
+    """List the digest ledger: id, window, stories, delivered, kind, archive file.
 
     \b
     Example:
@@ -159,26 +181,43 @@ def digests(config_path: str) -> None:
     try:
         for d in store.digests():
             click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"
-                       f"{d.stories} stories\t{'delivered' if d.delivered else 'NOT delivered'}\t{d.archive_path}")
+                       f"{d.stories} stories\t{_ledger_status(d)}\t{d.kind}\t"
+                       f"{d.archive_path}")
     finally:
         store.close()
 
 
+def _ledger_status(d: Any) -> str:
+    if d.delivered:
+        return "delivered"
+    return "archived" if d.kind == "backfill" else "NOT delivered"
+
+
 @main.command()
 @config_option
-@click.option("--cron", default="0 6 * * *", show_default=True, help="When to ingest and send the digest.")
-@click.option("--ingest-cron", default="0 * * * *", show_default=True,
-              help="When to ingest between digests ('' for never).")
-def serve(config_path: str, cron: str, ingest_cron: str) -> None:
-    """Run scheduled digests until stopped (Prefect deployments served from this process).
+@click.option("--cron", help="Digest schedule, overriding schedule.digest_cron (e.g. \"0 7 * * 1-5\").")
+@click.option("--ingest-cron", help="Ingest schedule, overriding schedule.ingest_every_minutes.")
+@click.option("--port", default=4200, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the local Prefect server started when PREFECT_API_URL is not set.")
+def serve(config_path: str, cron: str | None, ingest_cron: str | None, port: int) -> None:
+    """Serve the scheduled deployments until stopped (Ctrl-C or SIGTERM).
+
+    Deployments: ingest/scheduled (every 30 min), digest/daily (07:00 in
+    schedule.timezone) and briefing/manual, schedules from the config's
+    `schedule:` section. Without PREFECT_API_URL a local Prefect server (and
+    its UI) is started on --port. Trigger a run by hand with, e.g.,
+    prefect deployment run 'digest/daily' --param since=2026-11-01 --param until=2026-11-08
 
     \b
     Example:
-      briefing serve --cron "0 7 * * 1-5"
+      briefing serve --config config/briefing.yaml
     """
-    _load(config_path)
+    config = _load(config_path)
+    overrides = {k: v for k, v in {"digest_cron": cron, "ingest_cron": ingest_cron}.items() if v}
+    if overrides:
+        config = config.model_copy(update={"schedule": config.schedule.model_copy(update=overrides)})
     from flows.deployments import serve_all
-    _run_flow(lambda: serve_all(config_path, cron, ingest_cron or None))
+    _run_flow(lambda: serve_all(config, port))
 
 
 # --- feeds -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -77,6 +78,32 @@ class DigestConfig(_Model):
     send_empty: bool = False
 
 
+class ScheduleConfig(_Model):
+    """When the served deployments run (``briefing serve``), and how runs share the store."""
+
+    timezone: str = "UTC"  # IANA name: cron times, and --since/--until given without an offset, are read in it
+    ingest_every_minutes: float | None = Field(default=30, gt=0)  # None: ingest only by hand or before a digest
+    ingest_cron: str | None = None  # a cron expression instead of the interval
+    digest_cron: str = "0 7 * * *"  # daily at 07:00; "0 7 * * 1" is weekly on Mondays
+    digest_name: str = Field(default="daily", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")  # 'digest/<name>'
+    retries: int = Field(default=1, ge=0, le=10)  # flow retries of a served run; finished tasks are not redone
+    retry_delay_seconds: float = Field(default=300, ge=0)
+    lock_wait_seconds: float = Field(default=600, ge=0)  # a second digest/ingest waits this long, then exits
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (an IANA name such as 'Europe/Moscow' or 'UTC')") from exc
+        return name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class EmailConfig(_Model):
     sender: str
     to: list[str] = Field(min_length=1)
@@ -103,6 +130,7 @@ class Config(_Model):
     email: EmailConfig | None = None
     fetch: FetchConfig = FetchConfig()
     dedupe: DedupeConfig = DedupeConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     feeds_file: Path = Path("feeds.yaml")  # more sources, kept by `briefing feeds import`; optional
     path: Path | None = Field(default=None, exclude=True)
 

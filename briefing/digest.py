@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from briefing.config import DedupeConfig, DigestConfig
 from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
@@ -27,6 +27,26 @@ def plan_window(last_end: datetime | None, now: datetime, first_window_days: flo
     """From the end of the last delivered digest to now; the first one looks back N days."""
     start = last_end if last_end is not None else now - timedelta(days=first_window_days)
     return Window(start=min(start, now), end=now)
+
+
+def explicit_window(since: datetime | None, until: datetime | None, now: datetime, first_window_days: float,
+                    tz: tzinfo) -> Window:
+    """A window asked for by hand (a backfill): a missing end is now, a missing start N days before the end.
+
+    A time without an offset is read in ``tz`` (the configured time zone), so
+    ``--since 2026-11-01`` means that midnight where the reader is.
+
+    Raises:
+        ValueError: the start is not before the end.
+    """
+    def aware(t: datetime) -> datetime:
+        return (t if t.tzinfo is not None else t.replace(tzinfo=tz)).astimezone(timezone.utc)
+
+    end = aware(until) if until is not None else now
+    start = aware(since) if since is not None else end - timedelta(days=first_window_days)
+    if start >= end:
+        raise ValueError(f"window start {start.isoformat()} is not before its end {end.isoformat()}")
+    return Window(start, end)
 
 
 def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConfig, window: Window,

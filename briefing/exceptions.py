@@ -7,6 +7,7 @@
     │   └── ParseError                     (bytes that are not a feed / document)
     ├── ExtractionError                    .location
     ├── StorageError                       (driver errors at the store boundary)
+    │   └── BusyError                      .name: another run holds the lock
     ├── RenderError
     └── DeliveryError                      .recipient
 
@@ -69,3 +70,12 @@ class DeliveryError(BriefingError):
     def __init__(self, recipient: str, message: str):
         self.recipient, self.message = recipient, message
         super().__init__(f"delivery to {recipient} failed: {message}")
+
+
+class BusyError(StorageError):
+    """Another run holds a lock in the store (a digest already running); nothing was done."""
+
+    def __init__(self, name: str, holder: str, since: str, waited: float):
+        self.name, self.holder = name, holder
+        super().__init__(f"{name} is already running (held by {holder} since {since}); "
+                         f"waited {waited:g} s, exiting without doing anything")

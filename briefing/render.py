@@ -137,7 +137,7 @@ def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | 
         entries.append({
             "slug": digest.slug, "title": digest.title, "subject": rendered.subject,
             "window_start": digest.window_start.isoformat(), "window_end": digest.window_end.isoformat(),
-            "stories": len(digest.stories), "articles": digest.relevant,
+            "stories": len(digest.stories), "articles": digest.relevant, "kind": digest.kind,
         })
         entries.sort(key=lambda e: e["window_end"], reverse=True)
         _write(archive_dir / MANIFEST, json.dumps(entries, indent=1, ensure_ascii=False))

@@ -153,8 +153,12 @@ class Digest:
     duplicates: int
     health: tuple[SourceHealth, ...] = field(default_factory=tuple)
     unscored: tuple[tuple[Article, str], ...] = ()  # (article, reason): e.g. a language the topic lacks
+    kind: str = "regular"  # "regular" (the ledger's windows) or "backfill" (a past window made on request)
 
     @property
     def slug(self) -> str:
-        """File-name stem in the archive: sortable, one per window end."""
-        return "digest-" + self.window_end.strftime("%Y%m%dT%H%M%SZ")
+        """File-name stem in the archive: sortable, one per window end; a backfill names both ends."""
+        end = self.window_end.strftime("%Y%m%dT%H%M%SZ")
+        if self.kind == "regular":
+            return "digest-" + end
+        return f"{self.kind}-{self.window_start:%Y%m%dT%H%M%SZ}-{end}"

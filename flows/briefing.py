@@ -10,5 +10,10 @@ from flows.ingest import ingest_flow
 
 @flow(name="briefing", log_prints=True)
 def briefing_flow(config_path: str) -> DigestResult:
+    """Ingest every source, then make and deliver the digest.
+
+    Args:
+        config_path: The Briefing config file (YAML).
+    """
     ingest_flow(config_path)
     return digest_flow(config_path)

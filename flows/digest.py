@@ -1,74 +1,146 @@
-"""Digest: window → relevant → deduplicated → stories → summaries → rendered → delivered → ledger."""
+"""Digest: window → relevant → deduplicated → stories → summaries → rendered → delivered → ledger.
+
+Three kinds of run: a *regular* digest (the window since the last delivered
+one; it holds the store's ``digest`` lock, so a second one waits or exits and
+nothing is sent twice), a *backfill* (an explicit past window: archived and
+recorded as a backfill, the regular ledger untouched, sent only on request),
+and a *dry run* (rendered and returned, nothing written).
+
+Tasks cache on their inputs within one flow run (Prefect's default policy:
+inputs + task source + run id, results persisted). So a retried run reuses
+its window and clock, the composed digest, the archive and the ledger row,
+and a send that already succeeded is not repeated; only what failed runs again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import DEFAULT, NO_CACHE
 
 from briefing import deliver, render
-from briefing.config import Config, load_config
-from briefing.dates import parse_datetime
-from briefing.digest import Window, build_digest, plan_window
-from briefing.exceptions import ConfigError, DeliveryError
+from briefing.config import Config, EmailConfig, load_config
+from briefing.digest import Window, build_digest, explicit_window, plan_window
+from briefing.exceptions import BusyError, ConfigError
 from briefing.relevance import load_topic
 from briefing.store import Store
-from briefing.types import Article, Digest
+from briefing.types import Digest
 from flows.ingest import health_markdown
+
+PER_RUN = DEFAULT  # inputs + task source + flow run id: a retry of this run reuses the result
 
 
 @dataclass(frozen=True)
 class DigestResult:
-    status: str  # "delivered", "archived", "undelivered", "already-delivered", "empty", "dry-run"
+    # "delivered", "archived", "backfill", "already-delivered", "empty", "dry-run", "busy"
+    status: str
     window: Window
     path: Path | None = None
     stories: int = 0
     articles: int = 0
     text: str | None = None
+    digest_id: int | None = None
 
 
-@task(cache_policy=NO_CACHE)
-def load_window(config: Config, window: Window) -> tuple[list[Article], list[Article]]:
-    """The window's articles, and the earlier ones whose stories may continue in it."""
+@task(cache_policy=PER_RUN)
+def plan(config: Config, since: datetime | None, until: datetime | None) -> tuple[Window, datetime]:
+    """The window and the run's clock, fixed once per flow run (a retry covers the same window)."""
+    now = datetime.now(timezone.utc)
+    if since is None and until is None:
+        store = Store.open_dir(config.state_dir)
+        try:
+            last = store.last_delivered()
+        finally:
+            store.close()
+        return plan_window(last.window_end if last else None, now, config.digest.first_window_days), now
+    try:
+        return explicit_window(since, until, now, config.digest.first_window_days, config.schedule.tz), now
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="since/until") from exc
+
+
+@task(cache_policy=PER_RUN)
+def compose(config: Config, window: Window, now: datetime, kind: str) -> Digest:
+    """Load the window (and the days before it, for continuing stories) and build the digest."""
     store = Store.open_dir(config.state_dir)
     try:
         back = window.start - timedelta(days=config.dedupe.story_days)
-        return store.articles_seen_between(window.start, window.end), store.articles_seen_between(back, window.start)
-    finally:
-        store.close()
-
-
-@task(cache_policy=NO_CACHE)
-def compose(config: Config, articles: list[Article], earlier: list[Article], window: Window,
-            now: datetime) -> Digest:
-    store = Store.open_dir(config.state_dir)
-    try:
+        # A regular window holds what arrived since the last digest; a backfill, what was published then.
+        between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
+        articles = between(window.start, window.end)
+        earlier = between(back, window.start)
         health = store.source_health([s.name for s in config.sources])
     finally:
         store.close()
-    return build_digest(articles, load_topic(config.topic), config.digest, window, now, health,
-                        earlier=earlier, dedupe=config.dedupe)
+    digest = build_digest(articles, load_topic(config.topic), config.digest, window, now, health,
+                          earlier=earlier, dedupe=config.dedupe)
+    return replace(digest, kind=kind)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=PER_RUN)
 def render_digest(digest: Digest, max_stories: int) -> render.Rendered:
     return render.render(digest, max_stories)
 
 
-@task(cache_policy=NO_CACHE)
-def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path, message: EmailMessage) -> Path:
-    return render.archive(digest, rendered, archive_dir, eml=message.as_bytes())
+@task(cache_policy=PER_RUN)
+def make_message(rendered: render.Rendered, email: EmailConfig | None) -> bytes:
+    """The message as bytes, built once per run: a retried send carries the same Message-ID.
+
+    Bytes, not an ``EmailMessage``, so the tasks that take it hash it the same on every retry.
+    """
+    return deliver.build_message(rendered, email).as_bytes()
 
 
-@task(cache_policy=NO_CACHE)
-def send_digest(message: EmailMessage, config: Config) -> None:
+@task(cache_policy=PER_RUN)
+def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path, eml: bytes) -> Path:
+    return render.archive(digest, rendered, archive_dir, eml=eml)
+
+
+@task(cache_policy=PER_RUN)
+def record(config: Config, digest: Digest, path: Path, delivered: bool) -> int:
+    """The ledger row, written before the send: an archived digest is never unrecorded."""
+    store = Store.open_dir(config.state_dir)
+    try:
+        return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
+                                   created=digest.created, delivered=delivered, archive_path=str(path),
+                                   stories=len(digest.stories), articles=digest.relevant, kind=digest.kind)
+    finally:
+        store.close()
+
+
+@task(cache_policy=PER_RUN)
+def send_digest(eml: bytes, config: Config) -> None:
+    """Cached once it succeeds: a retried run does not send the digest again."""
     assert config.email is not None
+    message = message_from_bytes(eml, policy=policy.default)
+    assert isinstance(message, EmailMessage)
     deliver.send(message, config.email, password=_block_password(config))
+
+
+@task(cache_policy=PER_RUN)
+def mark_delivered(config: Config, digest_id: int) -> None:
+    store = Store.open_dir(config.state_dir)
+    try:
+        store.mark_delivered(digest_id, datetime.now(timezone.utc))
+    finally:
+        store.close()
+
+
+@task(cache_policy=NO_CACHE)
+def delivered_as(config: Config, window: Window) -> int | None:
+    """A delivered regular digest overlapping the window (read fresh, never cached)."""
+    store = Store.open_dir(config.state_dir)
+    try:
+        found = store.delivered_window(window.start, window.end)
+    finally:
+        store.close()
+    return found.id if found else None
 
 
 def _block_password(config: Config) -> str | None:
@@ -80,44 +152,10 @@ def _block_password(config: Config) -> str | None:
     return str(Secret.load(config.email.password_block).get())
 
 
-@task(cache_policy=NO_CACHE)
-def already_delivered(config: Config, window: Window) -> int | None:
-    store = Store.open_dir(config.state_dir)
-    try:
-        record = store.delivered_window(window.start, window.end)
-    finally:
-        store.close()
-    return record.id if record else None
-
-
-@task(cache_policy=NO_CACHE)
-def record(config: Config, digest: Digest, delivered: bool, path: Path) -> int:
-    store = Store.open_dir(config.state_dir)
-    try:
-        return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
-                                   created=digest.created, delivered=delivered, archive_path=str(path),
-                                   stories=len(digest.stories), articles=digest.relevant)
-    finally:
-        store.close()
-
-
-def _window(config: Config, since: str | None, until: str | None, now: datetime) -> Window:
-    if since is None and until is None:
-        store = Store.open_dir(config.state_dir)
-        try:
-            last = store.last_delivered()
-        finally:
-            store.close()
-        return plan_window(last.window_end if last else None, now, config.digest.first_window_days)
-    try:
-        end = parse_datetime(until) if until else now
-        start = parse_datetime(since) if since else plan_window(None, end, config.digest.first_window_days).start
-    except ValueError as exc:
-        raise ConfigError(str(exc), key="--since/--until") from exc
-    if start >= end:
-        raise ConfigError(f"window start {start.isoformat()} is not before its end {end.isoformat()}",
-                          key="--since/--until")
-    return Window(start, end)
+def _send(eml: bytes, config: Config) -> None:
+    assert config.email is not None
+    send_digest.with_options(retries=config.email.retries,
+                             retry_delay_seconds=config.email.retry_delay_seconds)(eml, config)
 
 
 def _artifact(result: DigestResult, digest: Digest | None) -> None:
@@ -134,83 +172,138 @@ def _artifact(result: DigestResult, digest: Digest | None) -> None:
                              description="Digest headline figures")
 
 
+def _finish(result: DigestResult, digest: Digest | None) -> DigestResult:
+    _artifact(result, digest)
+    return result
+
+
 @flow(name="digest", log_prints=True)
-def digest_flow(config_path: str, since: str | None = None, until: str | None = None,
-                dry_run: bool = False) -> DigestResult:
-    """Build the digest for the window since the last delivered one (or --since/--until)."""
-    logger = get_run_logger()
+def digest_flow(config_path: str, since: datetime | None = None, until: datetime | None = None,
+                dry_run: bool = False, send: bool = False) -> DigestResult:
+    """Make the digest of the articles first seen in a window, archive it, deliver it, record it.
+
+    Args:
+        config_path: The Briefing config file (YAML).
+        since: Start of a past window to backfill; empty for the regular digest (since the last delivered one).
+            A time without an offset is read in the config's schedule.timezone.
+        until: End of the backfill window; empty for now.
+        dry_run: Render and return the text only: archive, send and record nothing.
+        send: Also email a backfill (a regular digest is always sent when email is configured).
+    """
     config = load_config(config_path)
-    now = datetime.now(timezone.utc)
-    window = _window(config, since, until, now)
-    articles, earlier = load_window(config, window)
-    digest = compose(config, articles, earlier, window, now)
-    logger.info("window %s – %s: %d new articles, %d relevant, %d stories", window.start.isoformat(),
-                window.end.isoformat(), digest.considered, digest.relevant, len(digest.stories))
+    if dry_run:
+        return _dry_run(config, since, until)
+    if since is not None or until is not None:
+        return _backfill(config, since, until, send)
+    store = Store.open_dir(config.state_dir)
+    try:
+        with store.lock("digest", wait=config.schedule.lock_wait_seconds):
+            return _regular(config)
+    except BusyError as exc:
+        get_run_logger().warning("%s", exc)
+        return DigestResult("busy", Window(datetime.now(timezone.utc), datetime.now(timezone.utc)))
+    finally:
+        store.close()
+
+
+def _dry_run(config: Config, since: datetime | None, until: datetime | None) -> DigestResult:
+    window, now = plan(config, since, until)
+    digest = compose(config, window, now, "regular" if since is None and until is None else "backfill")
+    if not digest.stories and not config.digest.send_empty:
+        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
+    rendered = render_digest(digest, config.digest.max_stories)
+    return _finish(DigestResult("dry-run", window, stories=len(digest.stories), articles=digest.relevant,
+                                text=rendered.text), digest)
+
+
+def _backfill(config: Config, since: datetime | None, until: datetime | None, send: bool) -> DigestResult:
+    """A past window, archived and recorded as a backfill; the regular windows are not moved."""
+    logger = get_run_logger()
+    window, now = plan(config, since, until)
+    digest = compose(config, window, now, "backfill")
+    _log_counts(digest)
+    if not digest.stories and not config.digest.send_empty:
+        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
+    if send and config.email is None:
+        raise ConfigError("no email configured: a backfill cannot be sent", path=str(config.path), key="email")
+    rendered = render_digest(digest, config.digest.max_stories)
+    message = make_message(rendered, config.email)
+    path = archive_digest(digest, rendered, config.archive_dir, message)
+    digest_id = record(config, digest, path, False)
+    status = "backfill"
+    if send:
+        _send(message, config)
+        mark_delivered(config, digest_id)
+        status = "delivered"
+    logger.info("backfill of %s – %s archived at %s", window.start.isoformat(), window.end.isoformat(), path)
+    return _finish(DigestResult(status, window, path=path, stories=len(digest.stories), articles=digest.relevant,
+                                digest_id=digest_id), digest)
+
+
+def _regular(config: Config) -> DigestResult:
+    """Holding the lock: the window since the last delivered digest, once."""
+    logger = get_run_logger()
+    window, now = plan(config, None, None)
+    digest = compose(config, window, now, "regular")
+    _log_counts(digest)
     if not digest.stories and not config.digest.send_empty:
         logger.info("nothing new on the topic in this window: no digest made")
-        result = DigestResult("empty", window, articles=digest.considered)
-        _artifact(result, digest)
-        return result
-    rendered = render_digest(digest, config.digest.max_stories)
-    if dry_run:
-        result = DigestResult("dry-run", window, stories=len(digest.stories), articles=digest.relevant,
-                              text=rendered.text)
-        _artifact(result, digest)
-        return result
-    sent_as = already_delivered(config, window)
+        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
+    sent_as = delivered_as(config, window)
     if sent_as is not None:
         logger.info("this window was already delivered as digest #%d: not sending it again "
                     "(briefing digest --resend %d sends it on purpose)", sent_as, sent_as)
-        result = DigestResult("already-delivered", window, stories=len(digest.stories), articles=digest.relevant)
-        _artifact(result, digest)
-        return result
-    message = deliver.build_message(rendered, config.email)
+        return _finish(DigestResult("already-delivered", window, stories=len(digest.stories),
+                                    articles=digest.relevant, digest_id=sent_as), digest)
+    rendered = render_digest(digest, config.digest.max_stories)
+    message = make_message(rendered, config.email)
     path = archive_digest(digest, rendered, config.archive_dir, message)
-    status = "archived"
-    if config.email is not None:
-        try:
-            send_digest.with_options(retries=config.email.retries,
-                                     retry_delay_seconds=config.email.retry_delay_seconds)(message, config)
-            status = "delivered"
-        except DeliveryError as exc:
-            logger.error("digest archived at %s but not delivered: %s", path, exc)
-            status = "undelivered"
-    else:
+    if config.email is None:
         logger.info("no email configured: the archive is the delivery")
-    record(config, digest, status != "undelivered", path)
-    result = DigestResult(status, window, path=path, stories=len(digest.stories), articles=digest.relevant)
-    _artifact(result, digest)
-    if status == "undelivered":
-        raise DeliveryError(", ".join(config.email.to if config.email else []),
-                            f"digest kept at {path}; the next run covers this window again")
-    return result
+        digest_id = record(config, digest, path, True)
+        return _finish(DigestResult("archived", window, path=path, stories=len(digest.stories),
+                                    articles=digest.relevant, digest_id=digest_id), digest)
+    digest_id = record(config, digest, path, False)
+    try:
+        _send(message, config)
+    except Exception:
+        logger.error("digest #%d archived at %s but not delivered; the next run covers this window again",
+                     digest_id, path)
+        _artifact(DigestResult("undelivered", window, path=path, stories=len(digest.stories),
+                               articles=digest.relevant, digest_id=digest_id), digest)
+        raise
+    mark_delivered(config, digest_id)
+    return _finish(DigestResult("delivered", window, path=path, stories=len(digest.stories),
+                                articles=digest.relevant, digest_id=digest_id), digest)
+
+
+def _log_counts(digest: Digest) -> None:
+    get_run_logger().info("window %s – %s: %d new articles, %d relevant, %d stories",
+                          digest.window_start.isoformat(), digest.window_end.isoformat(), digest.considered,
+                          digest.relevant, len(digest.stories))
 
 
 @flow(name="resend", log_prints=True)
 def resend_flow(config_path: str, digest_id: int) -> DigestResult:
     """Send an archived digest again, on purpose, to the configured recipients."""
-    from email import message_from_bytes, policy
-
     logger = get_run_logger()
     config = load_config(config_path)
     if config.email is None:
         raise ConfigError("no email configured: nothing to resend to", path=str(config.path), key="email")
     store = Store.open_dir(config.state_dir)
     try:
-        record = next((d for d in store.digests() if d.id == digest_id), None)
-        if record is None or not record.archive_path:
+        entry = next((d for d in store.digests() if d.id == digest_id), None)
+        if entry is None or not entry.archive_path:
             raise ConfigError(f"no archived digest #{digest_id} in the ledger", key="--resend")
-        eml = Path(record.archive_path).with_suffix(".eml")
+        eml = Path(entry.archive_path).with_suffix(".eml")
         try:
-            message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+            message = eml.read_bytes()
         except OSError as exc:
             raise ConfigError(f"archived message {eml} is unreadable: {exc.strerror}", key="--resend") from exc
-        assert isinstance(message, EmailMessage)
-        send_digest.with_options(retries=config.email.retries,
-                                 retry_delay_seconds=config.email.retry_delay_seconds)(message, config)
-        store.mark_delivered(record.id, datetime.now(timezone.utc))
+        _send(message, config)
+        store.mark_delivered(entry.id, datetime.now(timezone.utc))
     finally:
         store.close()
     logger.info("resent digest #%d (%s)", digest_id, eml)
-    return DigestResult("delivered", Window(record.window_start, record.window_end), path=Path(record.archive_path),
-                        stories=record.stories, articles=record.articles)
+    return DigestResult("delivered", Window(entry.window_start, entry.window_end), path=Path(entry.archive_path),
+                        stories=entry.stories, articles=entry.articles)

@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from briefing.config import Config, FetchConfig, SourceConfig, load_config
+from briefing.exceptions import BusyError
 from briefing.ingest import Extracted, extract_outcome, source_health, suspended
 from briefing.sources import FetchState, SourceOutcome, make_source
 from briefing.sources.feed import fetch_all
@@ -65,15 +66,27 @@ def health_markdown(healths: list[SourceHealth]) -> str:
 
 @flow(name="ingest", log_prints=True)
 def ingest_flow(config_path: str) -> list[SourceHealth]:
-    """Fetch all sources, clean their items and store the new ones."""
-    logger = get_run_logger()
+    """Fetch all sources, clean their items and store the new ones.
+
+    Args:
+        config_path: The Briefing config file (YAML).
+    """
     config = load_config(config_path)
-    now = datetime.now(timezone.utc)
     store = Store.open_dir(config.state_dir)
     try:
-        states = {s.name: store.fetch_state(s.name) for s in config.sources}
+        with store.lock("ingest", wait=config.schedule.lock_wait_seconds):
+            return _ingest(config, store)
+    except BusyError as exc:
+        get_run_logger().warning("%s", exc)
+        return []
     finally:
         store.close()
+
+
+def _ingest(config: Config, store: Store) -> list[SourceHealth]:
+    logger = get_run_logger()
+    now = datetime.now(timezone.utc)
+    states = {s.name: store.fetch_state(s.name) for s in config.sources}
     outcomes: dict[str, SourceOutcome] = {}
     resting_health: dict[str, SourceHealth] = {}
     feeds = []

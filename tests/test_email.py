@@ -75,23 +75,78 @@ def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp) -> None:
 
 
 def test_same_window_is_not_sent_twice(tmp_path: Path, smtp) -> None:
-    """A re-run for a window already delivered sends nothing; --resend sends it once more on purpose."""
+    """A rerun sends nothing; a backfill of that window is sent only with send=True; --resend sends on purpose."""
     from flows.digest import digest_flow, resend_flow
     from flows.ingest import ingest_flow
 
     inbox, port = smtp
     config = config_file(tmp_path, port)
     ingest_flow(config)
-    window = {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
-    assert digest_flow(config, **window).status == "delivered"
-    assert digest_flow(config, **window).status == "already-delivered"
+    first = digest_flow(config)
+    assert first.status == "delivered" and digest_flow(config).status == "empty"
     assert len(inbox.messages) == 1
+    window = {"since": "2026-11-01", "until": first.window.end}  # a backfill is by publication date
+    backfill = digest_flow(config, **window)
+    assert backfill.status == "backfill" and backfill.path.name.startswith("backfill-")
+    assert len(inbox.messages) == 1, "a backfill is archived, not sent"
+    assert digest_flow(config, **window, send=True).status == "delivered"
+    assert len(inbox.messages) == 2, "sent on request"
+    store = Store.open_dir(tmp_path / "state")
+    last = store.last_delivered()
+    kinds = sorted(d.kind for d in store.digests())
+    store.close()
+    assert last is not None and last.id == first.digest_id, "backfills do not move the regular windows"
+    assert kinds == ["backfill", "backfill", "regular"]
+    assert resend_flow(config, first.digest_id).status == "delivered"
+    assert len(inbox.messages) == 3
+    assert inbox.messages[0][1]["Message-ID"] == inbox.messages[2][1]["Message-ID"], "the same message again"
+
+
+class FlakyInbox(Inbox):
+    """Refuses the first message with a temporary error, then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if not self.refused:
+            self.refused += 1
+            return "451 4.3.0 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) -> None:
+    """A flow retry after a refused send reuses the window, digest, archive and ledger row: one of each."""
+    import flows.digest as digest_module
+    from briefing import render
+    from flows.ingest import ingest_flow
+
+    calls = {"build_digest": 0, "archive": 0}
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(digest_module, "build_digest", counted("build_digest", digest_module.build_digest))
+    monkeypatch.setattr(render, "archive", counted("archive", render.archive))
+    inbox, port = FlakyInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = config_file(tmp_path, port)
+        ingest_flow(config)
+        result = digest_module.digest_flow.with_options(retries=1, retry_delay_seconds=0)(config)
+    finally:
+        controller.stop()
+    assert result.status == "delivered" and inbox.refused == 1 and len(inbox.messages) == 1
+    assert calls == {"build_digest": 1, "archive": 1}, "finished tasks were not redone"
     store = Store.open_dir(tmp_path / "state")
     [record] = store.digests()
     store.close()
-    assert resend_flow(config, record.id).status == "delivered"
-    assert len(inbox.messages) == 2
-    assert inbox.messages[0][1]["Message-ID"] == inbox.messages[1][1]["Message-ID"], "the same message again"
+    assert record.delivered and record.id == result.digest_id
 
 
 def test_server_down_then_up_delivers_once(tmp_path: Path) -> None:

@@ -200,7 +200,88 @@ def test_reopening_applies_migrations_once(tmp_path: Path) -> None:
     assert second.articles_seen_between(*WIDE) == [article]
     second.close()
     with sqlite3.connect(state / "briefing.sqlite") as conn:
-        assert conn.execute("SELECT name FROM migrations").fetchall() == [("0001_initial",)]
+        assert conn.execute("SELECT name FROM migrations ORDER BY name").fetchall() == [
+            ("0001_initial",), ("0002_digest_kinds_and_locks",)]
+
+
+def test_a_store_from_before_backfills_is_upgraded(tmp_path: Path) -> None:
+    """A store made by 0001 alone (no digest kind, no locks) opens, keeps its ledger, and gains both."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE migrations (name VARCHAR(100) PRIMARY KEY, applied DATETIME NOT NULL);
+            INSERT INTO migrations VALUES ('0001_initial', '2026-11-01 00:00:00');
+            CREATE TABLE articles (id VARCHAR(40) PRIMARY KEY, source VARCHAR(200) NOT NULL, location TEXT NOT NULL,
+                title TEXT NOT NULL, text TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL, published DATETIME,
+                first_seen DATETIME NOT NULL);
+            CREATE INDEX ix_articles_first_seen ON articles (first_seen);
+            CREATE TABLE digests (id INTEGER PRIMARY KEY AUTOINCREMENT, window_start DATETIME NOT NULL,
+                window_end DATETIME NOT NULL, created DATETIME NOT NULL, delivered BOOLEAN NOT NULL,
+                delivered_at DATETIME, archive_path TEXT, stories INTEGER NOT NULL, articles INTEGER NOT NULL);
+            INSERT INTO digests VALUES (1, '2026-11-01 07:00:00', '2026-11-02 07:00:00', '2026-11-02 07:00:00',
+                1, '2026-11-02 07:00:00', 'd.html', 4, 9);
+        """)
+    store = Store(f"sqlite:///{path}")
+    try:
+        last = store.last_delivered()
+        assert last is not None and last.kind == "regular" and last.window_end == datetime(2026, 11, 2, 7, tzinfo=UTC)
+        with store.lock("digest"):
+            pass
+        assert store.articles_dated_between(*WIDE) == []
+    finally:
+        store.close()
+
+
+# --- run locks --------------------------------------------------------------------------
+
+def test_a_held_lock_makes_a_second_holder_wait_then_give_up(store: Store) -> None:
+    """While one run holds 'digest', another gets BusyError (after waiting); once released it gets the lock."""
+    from briefing.exceptions import BusyError
+
+    with store.lock("digest"):
+        with pytest.raises(BusyError, match="digest is already running") as info:
+            with store.lock("digest", wait=0.3, poll=0.05):
+                pass
+        assert info.value.name == "digest"
+        with store.lock("ingest"):  # another name is another lock
+            pass
+    with store.lock("digest"):
+        pass
+
+
+def _plant_lock(store: Store, *, pid: int, expires: datetime, host: str | None = None) -> None:
+    import socket
+
+    host = host or socket.gethostname()
+    with store.engine.begin() as conn:
+        conn.execute(schema.locks.insert().values(name="digest", holder=f"{host}:{pid}:x", pid=pid, host=host,
+                                                  acquired=T0, expires=expires))
+
+
+def test_a_killed_holders_lock_is_taken_over(store: Store) -> None:
+    """A lock left by a process of this host that no longer exists does not block the next run."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _plant_lock(store, pid=int(gone.stdout), expires=datetime.now(UTC) + timedelta(hours=1))
+    with store.lock("digest"):
+        pass
+
+
+def test_an_expired_lease_is_taken_over_but_a_live_remote_one_is_not(store: Store) -> None:
+    """Another host's lock holds until its lease runs out."""
+    from briefing.exceptions import BusyError
+
+    _plant_lock(store, pid=1, host="elsewhere", expires=datetime.now(UTC) + timedelta(hours=1))
+    with pytest.raises(BusyError, match="elsewhere"):
+        with store.lock("digest"):
+            pass
+    with store.engine.begin() as conn:
+        conn.execute(schema.locks.delete())
+    _plant_lock(store, pid=1, host="elsewhere", expires=datetime.now(UTC) - timedelta(seconds=1))
+    with store.lock("digest"):
+        pass
 
 
 def test_open_dir_on_a_file_raises_storage_error(tmp_path: Path) -> None:
@@ -274,3 +355,18 @@ def test_locked_database_read_raises_storage_error(file_store: Store, tmp_path: 
         conn.execute("ROLLBACK")
         conn.close()
     READS[method](file_store)
+
+
+def test_a_backfill_window_is_by_publication_date_else_first_seen(store: Store) -> None:
+    """articles_dated_between: published in [start, end), or undated and first seen then; oldest first."""
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC)
+    late = datetime(2026, 11, 27, tzinfo=UTC)
+    inside = make_article("Published inside, ingested late.", location="a", first_seen=late,
+                          published=datetime(2026, 11, 3, tzinfo=UTC))
+    edge = make_article("Published at the end.", location="b", first_seen=late, published=end)
+    undated = make_article("Undated, seen inside.", location="c", first_seen=datetime(2026, 11, 2, tzinfo=UTC),
+                           published=None)
+    outside = make_article("Published before, seen inside.", location="d",
+                           first_seen=datetime(2026, 11, 2, tzinfo=UTC), published=datetime(2026, 10, 1, tzinfo=UTC))
+    store.add_articles([inside, edge, undated, outside])
+    assert store.articles_dated_between(start, end) == [undated, inside]

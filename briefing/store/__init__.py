@@ -7,17 +7,21 @@ leaves no half-written article and a rerun inserts whatever is missing.
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, and_, create_engine, delete, event, func, inspect, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from briefing.exceptions import StorageError
+from briefing.exceptions import BusyError, StorageError
 from briefing.sources import FetchState
 from briefing.store import schema
 from briefing.types import Article, SourceHealth
@@ -35,14 +39,27 @@ class DigestRecord:
     archive_path: str | None
     stories: int
     articles: int
+    kind: str = "regular"
 
 
 def _initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _digest_kinds_and_locks(conn: Connection) -> None:
+    """Backfills beside regular digests in the ledger; the locks table."""
+    if "kind" not in {c["name"] for c in inspect(conn).get_columns("digests")}:
+        conn.execute(text("ALTER TABLE digests ADD COLUMN kind VARCHAR(20) DEFAULT 'regular' NOT NULL"))
+    schema.locks.create(conn, checkfirst=True)
+    if "ix_articles_published" not in {i["name"] for i in inspect(conn).get_indexes("articles")}:
+        conn.execute(text("CREATE INDEX ix_articles_published ON articles (published)"))
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [("0001_initial", _initial)]
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("0001_initial", _initial),
+    ("0002_digest_kinds_and_locks", _digest_kinds_and_locks),
+]
 
 
 class Store:
@@ -133,6 +150,19 @@ class Store:
         with self._tx() as conn:
             return [_article(row._mapping) for row in conn.execute(query)]
 
+    def articles_dated_between(self, start: datetime, end: datetime) -> list[Article]:
+        """Articles published in [start, end) (first seen, when undated), oldest first: a backfill's window.
+
+        A past window is about when things happened, so a folder of last month's
+        articles ingested today still lands in last month's backfill.
+        """
+        t = schema.articles
+        dated = and_(t.c.published >= start, t.c.published < end)
+        undated = and_(t.c.published.is_(None), t.c.first_seen >= start, t.c.first_seen < end)
+        query = select(t).where(or_(dated, undated)).order_by(func.coalesce(t.c.published, t.c.first_seen), t.c.id)
+        with self._tx() as conn:
+            return [_article(row._mapping) for row in conn.execute(query)]
+
     def count_articles(self) -> int:
         with self._tx() as conn:
             return int(conn.scalar(select(func.count()).select_from(schema.articles)) or 0)
@@ -172,11 +202,63 @@ class Store:
             return [SourceHealth(r.name, r.last_status or "unknown", items=r.items, new=r.new, error=r.last_error)
                     for r in conn.execute(query)]
 
+    # --- locks --------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, name: str, *, wait: float = 0, lease: float = 6 * 3600, poll: float = 0.5) -> Iterator[None]:
+        """Hold the named lock for the ``with`` block, so two runs of one job never overlap.
+
+        Waits up to ``wait`` seconds for another holder. A lock is stale, and is
+        taken over, once its lease has run out or when its holder was a process
+        on this host that no longer exists (a killed run does not block the next).
+
+        Raises:
+            BusyError: another live run still held the lock after ``wait`` seconds.
+        """
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        deadline = time.monotonic() + wait
+        while True:
+            current = self._try_lock(name, holder, lease)
+            if current is None:
+                break
+            if time.monotonic() >= deadline:
+                raise BusyError(name, current.holder.rsplit(":", 1)[0], current.acquired.isoformat(timespec="seconds"),
+                                wait)
+            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        try:
+            yield
+        finally:
+            with self._tx() as conn:
+                t = schema.locks
+                conn.execute(delete(t).where(t.c.name == name, t.c.holder == holder))
+
+    def _try_lock(self, name: str, holder: str, lease: float) -> Any:
+        """Take the lock (None) or return the row of the live holder that has it."""
+        t = schema.locks
+        now = _now()
+        try:
+            with self._tx() as conn:
+                row = conn.execute(select(t).where(t.c.name == name)).first()
+                if row is not None and not _stale(row, now):
+                    return row
+                if row is not None:
+                    conn.execute(delete(t).where(t.c.name == name, t.c.holder == row.holder))
+                conn.execute(t.insert().values(name=name, holder=holder, host=socket.gethostname(), pid=os.getpid(),
+                                               acquired=now, expires=now + timedelta(seconds=lease)))
+        except StorageError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # another run inserted it first
+                with self._tx() as conn:
+                    return conn.execute(select(t).where(t.c.name == name)).first()
+            raise
+        return None
+
     # --- digest ledger ------------------------------------------------------
 
     def last_delivered(self) -> DigestRecord | None:
+        """The regular digest delivered last: the next window starts at its end (backfills don't count)."""
         t = schema.digests
-        query = select(t).where(t.c.delivered.is_(True)).order_by(t.c.window_end.desc()).limit(1)
+        query = (select(t).where(t.c.delivered.is_(True), t.c.kind == "regular")
+                 .order_by(t.c.window_end.desc()).limit(1))
         with self._tx() as conn:
             row = conn.execute(query).first()
         return _digest(row._mapping) if row else None
@@ -187,9 +269,10 @@ class Store:
             return [_digest(r._mapping) for r in rows]
 
     def delivered_window(self, start: datetime, end: datetime) -> DigestRecord | None:
-        """The delivered digest of exactly this window, if any (a re-run must not send it again)."""
+        """A delivered regular digest overlapping this window, if any (a re-run must not send it again)."""
         t = schema.digests
-        query = select(t).where(t.c.delivered.is_(True), t.c.window_start == start, t.c.window_end == end)
+        query = select(t).where(t.c.delivered.is_(True), t.c.kind == "regular", t.c.window_start < end,
+                                t.c.window_end > start).order_by(t.c.window_end.desc())
         with self._tx() as conn:
             row = conn.execute(query.limit(1)).first()
         return _digest(row._mapping) if row else None
@@ -200,12 +283,13 @@ class Store:
             conn.execute(update(t).where(t.c.id == digest_id).values(delivered=True, delivered_at=when))
 
     def record_digest(self, *, window_start: datetime, window_end: datetime, created: datetime,
-                      delivered: bool, archive_path: str | None, stories: int, articles: int) -> int:
+                      delivered: bool, archive_path: str | None, stories: int, articles: int,
+                      kind: str = "regular") -> int:
         with self._tx() as conn:
             result = conn.execute(schema.digests.insert().values(
                 window_start=window_start, window_end=window_end, created=created, delivered=delivered,
                 delivered_at=created if delivered else None, archive_path=archive_path,
-                stories=stories, articles=articles))
+                stories=stories, articles=articles, kind=kind))
             return int(result.inserted_primary_key[0])
 
 
@@ -221,6 +305,21 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _stale(lock: Any, now: datetime) -> bool:
+    """A lease run out, or a holder on this host whose process is gone (killed, crashed)."""
+    if lock.expires <= now:
+        return True
+    if lock.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lock.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _article_row(a: Article) -> dict[str, Any]:
     return dict(id=a.id, source=a.source, location=a.location, title=a.title, text=a.text,
                 content_hash=a.content_hash, published=a.published, first_seen=a.first_seen)
@@ -234,4 +333,4 @@ def _article(m: Any) -> Article:
 def _digest(m: Any) -> DigestRecord:
     return DigestRecord(id=m["id"], window_start=m["window_start"], window_end=m["window_end"],
                         created=m["created"], delivered=bool(m["delivered"]), archive_path=m["archive_path"],
-                        stories=m["stories"], articles=m["articles"])
+                        stories=m["stories"], articles=m["articles"], kind=m["kind"])

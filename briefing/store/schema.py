@@ -59,6 +59,7 @@ articles = Table(
     Column("published", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),
     Index("ix_articles_first_seen", "first_seen"),
+    Index("ix_articles_published", "published"),
     Index("ix_articles_location", "location"),
 )
 
@@ -73,4 +74,16 @@ digests = Table(
     Column("archive_path", Text),
     Column("stories", Integer, nullable=False, default=0),
     Column("articles", Integer, nullable=False, default=0),
+    Column("kind", String(20), nullable=False, default="regular", server_default="regular"),
+)
+
+# One row per lock held: a run that must not overlap another (two digests of one topic).
+locks = Table(
+    "locks", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
 )
