@@ -123,7 +123,8 @@ def local_server(port: int, log: Path, host: str = "127.0.0.1", timeout: float =
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen([prefect, "server", "start", "--host", host, "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)  # Ctrl-C stops the runner first, then we stop it
     try:
         deadline = time.monotonic() + timeout
         while not _healthy(api_url):

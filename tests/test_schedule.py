@@ -214,3 +214,14 @@ def test_served_digest_runs_when_triggered_and_serve_stops_cleanly(tmp_path: Pat
         log.close()
     assert serve.returncode == 0, (tmp_path / "serve.log").read_text()
     assert "graceful shutdown" in (tmp_path / "serve.log").read_text()
+
+
+def test_a_bad_since_is_a_usage_error_before_any_run(tmp_path: Path) -> None:
+    """`briefing digest --since yesterday-ish` exits 2 with the expected format; nothing runs."""
+    from click.testing import CliRunner
+
+    from briefing.cli import main
+
+    result = CliRunner().invoke(main, ["digest", "--config", write_config(tmp_path), "--since", "last tuesday"])
+    assert result.exit_code == 2 and "not an ISO-8601 date" in result.output
+    assert not (tmp_path / "state").exists()
