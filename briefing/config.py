@@ -104,6 +104,15 @@ class ScheduleConfig(_Model):
         return ZoneInfo(self.timezone)
 
 
+class RunnerConfig(_Model):
+    """Where the digest's heavy tasks run: threads here, or a Dask cluster (local or at ``address``)."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    address: str | None = None  # a running Dask scheduler, e.g. tcp://10.0.0.5:8786; none: a local cluster
+    workers: int = Field(default=2, ge=1, le=256)  # threads, or local Dask worker processes
+    batch_size: int = Field(default=2000, ge=1)  # articles per relevance task
+
+
 class EmailConfig(_Model):
     sender: str
     to: list[str] = Field(min_length=1)
@@ -131,6 +140,7 @@ class Config(_Model):
     fetch: FetchConfig = FetchConfig()
     dedupe: DedupeConfig = DedupeConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    runner: RunnerConfig = RunnerConfig()
     feeds_file: Path = Path("feeds.yaml")  # more sources, kept by `briefing feeds import`; optional
     path: Path | None = Field(default=None, exclude=True)
 

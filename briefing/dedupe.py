@@ -47,6 +47,7 @@ class DedupeSettings:
     top_terms: int = 12  # each article's most distinctive words, for finding candidate pairs
     block_max_share: float = 0.05  # a word in more than this share of articles makes no candidates
     block_max_docs: int = 64  # ... nor one in more than this many: an event's own words are not that common
+    background_max_docs: int = 2000  # an evenly spaced sample of the background is enough for word rarity
 
 
 # --- duplicates ----------------------------------------------------------------------
@@ -265,7 +266,8 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
     TF-IDF over title and text; the IDF comes from the articles at hand plus
     ``background`` (the window's off-topic articles: distinct texts, no
     copies), because word rarity estimated on a handful of on-topic articles
-    is mostly noise. Candidate
+    is mostly noise; an evenly spaced sample of at most ``background_max_docs``
+    of them, so a large off-topic window costs no more than a small one. Candidate
     pairs share at least two of their ``top_terms`` most distinctive words
     (blocking, so the work stays near-linear); a candidate pair is one story
     when its cosine reaches ``same_story`` and they were published within
@@ -276,7 +278,9 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
         return [[a] for a in articles]
     docs = [f"{a.title}. {a.title}. {a.text}" for a in articles]
     known = {a.id for a in articles}
-    extra = [f"{a.title}. {a.title}. {a.text}" for a in background if a.id not in known]
+    others = [a for a in background if a.id not in known]
+    step = max(1, -(-len(others) // settings.background_max_docs))  # ceil: at most background_max_docs
+    extra = [f"{a.title}. {a.title}. {a.text}" for a in others[::step]]
     try:
         vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
         vectors = vectorizer.fit_transform(docs + extra)[:n].tocsr()  # one tokenisation, not two

@@ -62,10 +62,46 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     Stories are ordered by independent outlets, then relevance, then recency;
     ``max_stories`` limits the full write-ups (the renderer lists the rest by
     title, so nothing relevant disappears).
+
+    Only the first ``max_stories`` stories are written up (summary, key
+    phrases): the rest are listed by title, so summarizing them is wasted.
+    The four steps are public so a flow can spread the two per-item ones
+    (scoring, writing stories) over workers; run in order they give this.
     """
+    scored = score_articles([*articles, *earlier], topic)
+    plan = plan_stories(articles, earlier, scored, dedupe)
+    stories = write_stories(plan.stories[:settings.max_stories], settings.summary_sentences)
+    return assemble(plan, stories, articles, scored, settings, window, now, health)
+
+
+@dataclass(frozen=True)
+class StoryPlan:
+    """One story before its summary: who leads it, who covered it, what came before."""
+
+    lead: Article
+    articles: tuple[Article, ...]
+    relevance: Relevance
+    duplicates: tuple[Article, ...]
+    earlier: tuple[Article, ...]
+
+
+@dataclass(frozen=True)
+class DigestPlan:
+    stories: tuple[StoryPlan, ...]  # ranked: most independent outlets, then relevance, then recency
+    relevant: int
+    duplicates: int
+
+
+def score_articles(articles: Sequence[Article], topic: Topic) -> dict[str, Relevance]:
+    """Relevance of each article by id; independent per article, so any split of the list gives the same."""
+    return {a.id: score(a.title, a.text, topic) for a in articles}
+
+
+def plan_stories(articles: Sequence[Article], earlier: Sequence[Article], scored: dict[str, Relevance],
+                 dedupe: DedupeConfig = DedupeConfig()) -> DigestPlan:
+    """The window's relevant articles as duplicate groups, then stories (the whole window at once)."""
     knobs = DedupeSettings(near_duplicate=dedupe.near_duplicate, same_story=dedupe.same_story,
                            story_days=dedupe.story_days)
-    scored = {a.id: score(a.title, a.text, topic) for a in (*articles, *earlier)}
     relevant = [a for a in articles if scored[a.id].relevant]
     old = [a for a in earlier if scored[a.id].relevant]
     old_ids = {a.id for a in old}
@@ -73,28 +109,42 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     # A group holding an earlier article is old news: its new copies join that story's coverage.
     best = [next((a for a in g if a.id in old_ids), g[0]) for g in dup_groups]
     dups_of = {b.id: tuple(a for a in g if a is not b) for b, g in zip(best, dup_groups)}
-    stories = []
+    plans = []
     off_topic = [a for a in (*articles, *earlier) if not scored[a.id].relevant]
     for group in story_groups(best, knobs, background=off_topic):
         new = [a for a in group if a.id not in old_ids]
         if not new:
             continue  # nothing new in this story
         lead = max(new, key=lambda a: (scored[a.id].score, len(a.text)))
-        members = (lead, *[a for a in new if a is not lead])
         rel = max((scored[a.id] for a in new), key=lambda r: r.score)
-        stories.append(Story(
-            lead=lead, articles=members, relevance=_merge(rel, [scored[a.id] for a in new]),
-            summary=tuple(summarize(members, settings.summary_sentences)),
+        plans.append(StoryPlan(
+            lead=lead, articles=(lead, *[a for a in new if a is not lead]),
+            relevance=_merge(rel, [scored[a.id] for a in new]),
             duplicates=tuple(d for a in new for d in dups_of[a.id] if d.id not in old_ids),
-            earlier=tuple(a for a in group if a.id in old_ids),
-            keyphrases=tuple(keyphrases(members)),
-        ))
-    stories.sort(key=lambda s: (-s.outlets, -s.relevance.score,
-                                -max(a.first_seen.timestamp() for a in s.articles)))
+            earlier=tuple(a for a in group if a.id in old_ids)))
+    plans.sort(key=lambda p: (-len({a.source for a in p.articles}), -p.relevance.score,
+                              -max(a.first_seen.timestamp() for a in p.articles)))
+    return DigestPlan(tuple(plans), relevant=len(relevant), duplicates=sum(len(g) - 1 for g in dup_groups))
+
+
+def write_stories(plans: Sequence[StoryPlan], sentences: int) -> list[Story]:
+    """Summary and key phrases for each story; independent per story, so any split gives the same."""
+    return [Story(lead=p.lead, articles=p.articles, relevance=p.relevance,
+                  summary=tuple(summarize(p.articles, sentences)), duplicates=p.duplicates, earlier=p.earlier,
+                  keyphrases=tuple(keyphrases(p.articles)))
+            for p in plans]
+
+
+def assemble(plan: DigestPlan, written: Sequence[Story], articles: Sequence[Article], scored: dict[str, Relevance],
+             settings: DigestConfig, window: Window, now: datetime,
+             health: Sequence[SourceHealth] = ()) -> Digest:
+    """The digest: the written-up stories first, then the rest of the plan's ranking, title only."""
+    rest = [Story(lead=p.lead, articles=p.articles, relevance=p.relevance, duplicates=p.duplicates,
+                  earlier=p.earlier) for p in plan.stories[len(written):]]
     return Digest(
         title=settings.title, window_start=window.start, window_end=window.end, created=now,
-        stories=tuple(stories), considered=len(articles), relevant=len(relevant),
-        duplicates=sum(len(g) - 1 for g in dup_groups), health=tuple(health),
+        stories=(*written, *rest), considered=len(articles), relevant=plan.relevant,
+        duplicates=plan.duplicates, health=tuple(health),
         unscored=tuple((a, scored[a.id].reason or "") for a in articles if scored[a.id].reason),
     )
 

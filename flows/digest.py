@@ -14,26 +14,45 @@ and a send that already succeeded is not repeated; only what failed runs again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import DEFAULT, NO_CACHE
+from prefect.cache_policies import DEFAULT, INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
+from prefect.runtime import flow_run
+from prefect.utilities.annotations import unmapped
 
 from briefing import deliver, render
-from briefing.config import Config, EmailConfig, load_config
-from briefing.digest import Window, build_digest, explicit_window, plan_window
+from briefing.config import Config, DedupeConfig, EmailConfig, load_config
+from briefing.digest import (DigestPlan, StoryPlan, Window, assemble, explicit_window, plan_stories, plan_window,
+                             score_articles, write_stories)
 from briefing.exceptions import BusyError, ConfigError
-from briefing.relevance import load_topic
+from briefing.relevance import Topic, load_topic
 from briefing.store import Store
-from briefing.types import Digest
+from briefing.types import Article, Digest, Relevance, SourceHealth, Story
 from flows.ingest import health_markdown
+from flows.runners import task_runner
+
+T = TypeVar("T")
 
 PER_RUN = DEFAULT  # inputs + task source + flow run id: a retry of this run reuses the result
+# The digest, its rendering and its message are fixed within a run (made by cached tasks), so the
+# tasks that take them key on the run and their other inputs: hashing megabytes of stories costs seconds.
+PER_RUN_DIGEST = TASK_SOURCE + RUN_ID + (INPUTS - "digest" - "rendered")
+# Tasks of the compose subflow: a subflow run is new on every retry of its parent, so they key on
+# their inputs, the parent's run id among them (run_key), rather than on their own run.
+PER_PARENT_RUN = TASK_SOURCE + INPUTS
+
+
+def _now() -> datetime:
+    """The run's clock, read once per run in ``plan`` (one place, so a test can pin it)."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,7 @@ class DigestResult:
 @task(cache_policy=PER_RUN)
 def plan(config: Config, since: datetime | None, until: datetime | None) -> tuple[Window, datetime]:
     """The window and the run's clock, fixed once per flow run (a retry covers the same window)."""
-    now = datetime.now(timezone.utc)
+    now = _now()
     if since is None and until is None:
         store = Store.open_dir(config.state_dir)
         try:
@@ -65,30 +84,81 @@ def plan(config: Config, since: datetime | None, until: datetime | None) -> tupl
         raise ConfigError(str(exc), key="since/until") from exc
 
 
-@task(cache_policy=PER_RUN)
-def compose(config: Config, window: Window, now: datetime, kind: str) -> Digest:
-    """Load the window (and the days before it, for continuing stories) and build the digest."""
+@task(cache_policy=PER_PARENT_RUN)
+def load_window(config: Config, window: Window, kind: str,
+                run_key: str) -> tuple[list[Article], list[Article], list[SourceHealth]]:
+    """The window's articles, those of the days before it (for continuing stories), the sources' health.
+
+    A regular window holds what arrived since the last digest; a backfill, what was published then.
+    """
     store = Store.open_dir(config.state_dir)
     try:
         back = window.start - timedelta(days=config.dedupe.story_days)
-        # A regular window holds what arrived since the last digest; a backfill, what was published then.
         between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
-        articles = between(window.start, window.end)
-        earlier = between(back, window.start)
-        health = store.source_health([s.name for s in config.sources])
+        return (between(window.start, window.end), between(back, window.start),
+                store.source_health([s.name for s in config.sources]))
     finally:
         store.close()
-    digest = build_digest(articles, load_topic(config.topic), config.digest, window, now, health,
-                          earlier=earlier, dedupe=config.dedupe)
+
+
+@task(cache_policy=PER_PARENT_RUN)
+def score_batch(articles: list[Article], topic: Topic, run_key: str) -> dict[str, Relevance]:
+    return score_articles(articles, topic)
+
+
+@task(cache_policy=TASK_SOURCE + (INPUTS - "articles" - "earlier" - "scored"))
+def plan_digest(articles: list[Article], earlier: list[Article], scored: dict[str, Relevance],
+                dedupe: DedupeConfig, window: Window, kind: str, run_key: str) -> DigestPlan:
+    """Duplicates and stories over the whole window (its articles follow from window, kind and run)."""
+    return plan_stories(articles, earlier, scored, dedupe)
+
+
+@task(cache_policy=PER_PARENT_RUN)
+def write_batch(plans: list[StoryPlan], sentences: int, run_key: str) -> list[Story]:
+    return write_stories(plans, sentences)
+
+
+def _batches(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+@flow(name="compose", validate_parameters=False)
+def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_key: str) -> Digest:
+    """Score, group and write up the window, on the configured task runner (threads or Dask).
+
+    Scoring and writing are mapped over batches; grouping needs the whole
+    window at once. The batches are independent, so any runner gives the
+    same digest, byte for byte.
+    """
+    topic = load_topic(config.topic)
+    articles, earlier, health = load_window(config, window, kind, run_key)
+    everyone = [*articles, *earlier]
+    scored: dict[str, Relevance] = {}
+    for future in score_batch.map(_batches(everyone, config.runner.batch_size), unmapped(topic),
+                                  unmapped(run_key)):
+        scored.update(future.result())
+    plan = plan_digest(articles, earlier, scored, config.dedupe, window, kind, run_key)
+    top = list(plan.stories[:config.digest.max_stories])
+    per_worker = max(1, -(-len(top) // config.runner.workers))
+    futures = write_batch.map(_batches(top, per_worker), unmapped(config.digest.summary_sentences),
+                              unmapped(run_key))
+    written = [story for future in futures for story in future.result()]
+    digest = assemble(plan, written, articles, scored, config.digest, window, now, health)
     return replace(digest, kind=kind)
 
 
-@task(cache_policy=PER_RUN)
+def compose(config: Config, window: Window, now: datetime, kind: str) -> Digest:
+    """Run the compose subflow on the task runner the config asks for."""
+    run_key = str(flow_run.get_id())
+    return compose_flow.with_options(task_runner=task_runner(config.runner))(config, window, now, kind, run_key)
+
+
+@task(cache_policy=PER_RUN_DIGEST)
 def render_digest(digest: Digest, max_stories: int) -> render.Rendered:
     return render.render(digest, max_stories)
 
 
-@task(cache_policy=PER_RUN)
+@task(cache_policy=PER_RUN_DIGEST)
 def make_message(rendered: render.Rendered, email: EmailConfig | None) -> bytes:
     """The message as bytes, built once per run: a retried send carries the same Message-ID.
 
@@ -97,12 +167,12 @@ def make_message(rendered: render.Rendered, email: EmailConfig | None) -> bytes:
     return deliver.build_message(rendered, email).as_bytes()
 
 
-@task(cache_policy=PER_RUN)
+@task(cache_policy=PER_RUN_DIGEST)
 def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path, eml: bytes) -> Path:
     return render.archive(digest, rendered, archive_dir, eml=eml)
 
 
-@task(cache_policy=PER_RUN)
+@task(cache_policy=PER_RUN_DIGEST)
 def record(config: Config, digest: Digest, path: Path, delivered: bool) -> int:
     """The ledger row, written before the send: an archived digest is never unrecorded."""
     store = Store.open_dir(config.state_dir)
