@@ -66,12 +66,37 @@ def _load(config_path: str) -> Any:
         _fail(exc)
 
 
-def _run_flow(call: Callable[[], Any]) -> Any:
+def _run_flow(call: Callable[[], Any], progress: bool = False) -> Any:
     _prefect_env()
     try:
-        return call()
+        return _with_progress(call) if progress else call()
     except BriefingError as exc:
         _fail(exc)
+
+
+def _with_progress(call: Callable[[], Any]) -> Any:
+    """Draw one bar per stage the flows report (on stderr), e.g. for a long backfill."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.progress import listen
+
+    # Prefect's console lines would tear the bars: keep its warnings there (the run's full log still
+    # goes to the Prefect API and UI, whose handler is not touched).
+    for handler in [*logging.getLogger().handlers, *logging.getLogger("prefect").handlers]:
+        if type(handler).__name__ == "APILogHandler":
+            continue
+        handler.setLevel(logging.WARNING)
+    bars: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True)) as progress:
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done, total=total)
+
+        with listen(update):
+            return call()
 
 
 def _report(result: Any) -> None:
@@ -91,7 +116,8 @@ def _report(result: Any) -> None:
 
 @main.command()
 @config_option
-def run(config_path: str) -> None:
+@click.option("--progress", is_flag=True, help="Show a progress bar per stage on stderr (long backfills).")
+def run(config_path: str, progress: bool) -> None:
     """Ingest all sources, then make and deliver the digest; prints the digest's path.
 
     \b
@@ -100,7 +126,7 @@ def run(config_path: str) -> None:
     """
     _load(config_path)
     from flows.briefing import briefing_flow
-    _report(_run_flow(lambda: briefing_flow(config_path)))
+    _report(_run_flow(lambda: briefing_flow(config_path), progress))
 
 
 @main.command()
@@ -140,8 +166,9 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @click.option("--send", is_flag=True, help="Also email a backfill (regular digests are always sent).")
 @click.option("--resend", "resend_id", type=int,
               help="Send archived digest ID again (ids: the ledger, `briefing digests`).")
+@click.option("--progress", is_flag=True, help="Show a progress bar per stage on stderr (long backfills).")
 def digest(config_path: str, since: datetime | None, until: datetime | None, dry_run: bool, send: bool,
-           resend_id: int | None) -> None:
+           resend_id: int | None, progress: bool) -> None:
     """Make the digest of articles first seen since the last one, deliver it, record it.
 
     With --since/--until it is a backfill of that past window: archived (as
@@ -152,7 +179,7 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
     \b
     Examples:
       briefing digest
-      briefing digest --since 2026-11-01 --until 2026-11-08
+      briefing digest --since 2026-11-01 --until 2026-11-08 --progress
       briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
       briefing digest --resend 12
     """
@@ -162,7 +189,8 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
         _report(_run_flow(lambda: resend_flow(config_path, resend_id)))
         return
     from flows.digest import digest_flow
-    _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run, send=send)))
+    _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run, send=send),
+                      progress))
 
 
 @main.command()
@@ -177,7 +205,7 @@ def digests(config_path: str) -> None:
     from briefing.store import Store
 
     config = _load(config_path)
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         for d in store.digests():
             click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"

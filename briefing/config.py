@@ -132,6 +132,9 @@ class EmailConfig(_Model):
 
 class Config(_Model):
     state_dir: Path = Path(".briefing")
+    # A server database instead of the SQLite file in state_dir, e.g. postgresql+psycopg://briefing@db/briefing
+    # (shared by workers on several machines). A password is best given as BRIEFING_STORE_URL.
+    store_url: str | None = None
     archive_dir: Path = Path("digests")
     sources: list[SourceConfig] = Field(default_factory=list)
     topic: Path = Path("topics/russia_china.yaml")
@@ -155,7 +158,7 @@ class Config(_Model):
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.state_dir / 'briefing.sqlite'}"
+        return self.store_url or f"sqlite:///{self.state_dir / 'briefing.sqlite'}"
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import datetime
 
 import charset_normalizer
@@ -86,12 +87,27 @@ def clean_item(item: RawItem) -> tuple[Cleaned, str | None, datetime | None]:
     return clean_text(item.body, markdown=item.kind == "markdown"), None, None
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_controls(item: RawItem) -> RawItem:
+    """NUL and other control characters never belong to text (and a PostgreSQL store refuses NUL)."""
+    def strip(value: object) -> object:
+        return _CONTROLS.sub("", value) if isinstance(value, str) else value
+
+    fields = {"body": item.body, "title": item.title, "fallback": item.fallback}
+    if not any(isinstance(v, str) and _CONTROLS.search(v) for v in fields.values()):
+        return item
+    return replace(item, **{k: strip(v) for k, v in fields.items()})
+
+
 def to_article(item: RawItem, now: datetime) -> Article:
     """Clean ``item`` into an Article first seen at ``now``.
 
     Raises:
         ExtractionError: nothing of the body is left after cleaning.
     """
+    item = _without_controls(item)
     try:
         cleaned, html_title, html_date = clean_item(item)
         if not cleaned.paragraphs:

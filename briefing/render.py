@@ -77,14 +77,16 @@ class Footnotes:
     """Links of the plain-text digest, numbered in order of first use: "[3]" in the text, URLs at the end."""
 
     def __init__(self) -> None:
-        self.urls: list[str] = []
+        self.numbers: dict[str, int] = {}  # a dict, not a list: a long window has tens of thousands of links
+
+    @property
+    def urls(self) -> list[str]:
+        return list(self.numbers)
 
     def ref(self, url: str) -> str:
         if not url.startswith(("http://", "https://")):
             return ""
-        if url not in self.urls:
-            self.urls.append(url)
-        return f" [{self.urls.index(url) + 1}]"
+        return f" [{self.numbers.setdefault(url, len(self.numbers) + 1)}]"
 
 
 def render(digest: Digest, max_stories: int) -> Rendered:

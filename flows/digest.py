@@ -14,19 +14,20 @@ and a send that already succeeded is not repeated; only what failed runs again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import DEFAULT, INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 from prefect.runtime import flow_run
-from prefect.utilities.annotations import unmapped
+from prefect.utilities.annotations import quote, unmapped
 
 from briefing import deliver, render
 from briefing.config import Config, DedupeConfig, EmailConfig, load_config
@@ -37,6 +38,7 @@ from briefing.relevance import Topic, load_topic
 from briefing.store import Store
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
 from flows.ingest import health_markdown
+from flows.progress import report
 from flows.runners import task_runner
 
 T = TypeVar("T")
@@ -72,7 +74,7 @@ def plan(config: Config, since: datetime | None, until: datetime | None) -> tupl
     """The window and the run's clock, fixed once per flow run (a retry covers the same window)."""
     now = _now()
     if since is None and until is None:
-        store = Store.open_dir(config.state_dir)
+        store = Store.for_config(config)
         try:
             last = store.last_delivered()
         finally:
@@ -84,14 +86,14 @@ def plan(config: Config, since: datetime | None, until: datetime | None) -> tupl
         raise ConfigError(str(exc), key="since/until") from exc
 
 
-@task(cache_policy=PER_PARENT_RUN)
+@task(cache_policy=NO_CACHE)  # a cheap read of a fixed window; persisting it would cost more
 def load_window(config: Config, window: Window, kind: str,
                 run_key: str) -> tuple[list[Article], list[Article], list[SourceHealth]]:
     """The window's articles, those of the days before it (for continuing stories), the sources' health.
 
     A regular window holds what arrived since the last digest; a backfill, what was published then.
     """
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         back = window.start - timedelta(days=config.dedupe.story_days)
         between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
@@ -101,9 +103,39 @@ def load_window(config: Config, window: Window, kind: str,
         store.close()
 
 
-@task(cache_policy=PER_PARENT_RUN)
-def score_batch(articles: list[Article], topic: Topic, run_key: str) -> dict[str, Relevance]:
-    return score_articles(articles, topic)
+class Opaque(Generic[T]):
+    """A value handed to a mapped task as one object that neither Prefect nor Dask walks into.
+
+    Walking a batch costs time, and Dask reads tuples and dataclasses inside
+    task arguments as parts of its task graph (Prefect's ``quote`` is a tuple).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T):
+        self.value = value
+
+    def __getstate__(self) -> T:
+        return self.value
+
+    def __setstate__(self, value: T) -> None:
+        self.value = value
+
+
+# Mapped batches key on content keys passed beside them (ids and content hashes, the topic file's hash):
+# hashing the objects themselves would pickle them, and pickles of equal objects differ in their sharing.
+BY_CONTENT_KEY = TASK_SOURCE + (INPUTS - "articles" - "topic" - "plans")
+
+
+def content_key(articles: Sequence[Article]) -> str:
+    """What a batch of articles is, in a few bytes: ids and content hashes."""
+    return hashlib.sha256("\n".join(f"{a.id}:{a.content_hash}" for a in articles).encode()).hexdigest()
+
+
+@task(cache_policy=BY_CONTENT_KEY)
+def score_batch(articles: Opaque[list[Article]], topic: Opaque[Topic], batch_key: str, topic_key: str,
+                run_key: str) -> dict[str, Relevance]:
+    return score_articles(articles.value, topic.value)
 
 
 @task(cache_policy=TASK_SOURCE + (INPUTS - "articles" - "earlier" - "scored"))
@@ -113,9 +145,9 @@ def plan_digest(articles: list[Article], earlier: list[Article], scored: dict[st
     return plan_stories(articles, earlier, scored, dedupe)
 
 
-@task(cache_policy=PER_PARENT_RUN)
-def write_batch(plans: list[StoryPlan], sentences: int, run_key: str) -> list[Story]:
-    return write_stories(plans, sentences)
+@task(cache_policy=BY_CONTENT_KEY)
+def write_batch(plans: Opaque[list[StoryPlan]], batch_key: str, sentences: int, run_key: str) -> list[Story]:
+    return write_stories(plans.value, sentences)
 
 
 def _batches(items: Sequence[T], size: int) -> list[list[T]]:
@@ -134,15 +166,30 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_k
     articles, earlier, health = load_window(config, window, kind, run_key)
     everyone = [*articles, *earlier]
     scored: dict[str, Relevance] = {}
-    for future in score_batch.map(_batches(everyone, config.runner.batch_size), unmapped(topic),
-                                  unmapped(run_key)):
+    # quote()/Opaque: big inputs are passed as they are, not walked looking for futures.
+    batches = _batches(everyone, config.runner.batch_size)
+    report("relevance", 0, len(everyone))
+    topic_key = hashlib.sha256(config.topic.read_bytes()).hexdigest()
+    futures = score_batch.map(articles=[Opaque(b) for b in batches], batch_key=[content_key(b) for b in batches],
+                              topic=unmapped(Opaque(topic)), topic_key=unmapped(topic_key),
+                              run_key=unmapped(run_key))
+    for future in futures:
         scored.update(future.result())
-    plan = plan_digest(articles, earlier, scored, config.dedupe, window, kind, run_key)
+        report("relevance", len(scored), len(everyone))
+    report("stories", 0, len(articles))
+    plan = plan_digest(quote(articles), quote(earlier), quote(scored), config.dedupe, window, kind, run_key)
+    report("stories", len(articles), len(articles))
     top = list(plan.stories[:config.digest.max_stories])
     per_worker = max(1, -(-len(top) // config.runner.workers))
-    futures = write_batch.map(_batches(top, per_worker), unmapped(config.digest.summary_sentences),
-                              unmapped(run_key))
-    written = [story for future in futures for story in future.result()]
+    chunks = _batches(top, per_worker)
+    report("write-ups", 0, len(top))
+    keys = [content_key([a for p in chunk for a in p.articles]) for chunk in chunks]
+    futures = write_batch.map(plans=[Opaque(b) for b in chunks], batch_key=keys,
+                              sentences=unmapped(config.digest.summary_sentences), run_key=unmapped(run_key))
+    written: list[Story] = []
+    for future in futures:
+        written.extend(future.result())
+        report("write-ups", len(written), len(top))
     digest = assemble(plan, written, articles, scored, config.digest, window, now, health)
     return replace(digest, kind=kind)
 
@@ -175,7 +222,7 @@ def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path,
 @task(cache_policy=PER_RUN_DIGEST)
 def record(config: Config, digest: Digest, path: Path, delivered: bool) -> int:
     """The ledger row, written before the send: an archived digest is never unrecorded."""
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
                                    created=digest.created, delivered=delivered, archive_path=str(path),
@@ -195,7 +242,7 @@ def send_digest(eml: bytes, config: Config) -> None:
 
 @task(cache_policy=PER_RUN)
 def mark_delivered(config: Config, digest_id: int) -> None:
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         store.mark_delivered(digest_id, datetime.now(timezone.utc))
     finally:
@@ -205,7 +252,7 @@ def mark_delivered(config: Config, digest_id: int) -> None:
 @task(cache_policy=NO_CACHE)
 def delivered_as(config: Config, window: Window) -> int | None:
     """A delivered regular digest overlapping the window (read fresh, never cached)."""
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         found = store.delivered_window(window.start, window.end)
     finally:
@@ -265,7 +312,7 @@ def digest_flow(config_path: str, since: datetime | None = None, until: datetime
         return _dry_run(config, since, until)
     if since is not None or until is not None:
         return _backfill(config, since, until, send)
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         with store.lock("digest", wait=config.schedule.lock_wait_seconds):
             return _regular(config)
@@ -281,7 +328,7 @@ def _dry_run(config: Config, since: datetime | None, until: datetime | None) -> 
     digest = compose(config, window, now, "regular" if since is None and until is None else "backfill")
     if not digest.stories and not config.digest.send_empty:
         return _finish(DigestResult("empty", window, articles=digest.considered), digest)
-    rendered = render_digest(digest, config.digest.max_stories)
+    rendered = render_digest(quote(digest), config.digest.max_stories)
     return _finish(DigestResult("dry-run", window, stories=len(digest.stories), articles=digest.relevant,
                                 text=rendered.text), digest)
 
@@ -296,10 +343,12 @@ def _backfill(config: Config, since: datetime | None, until: datetime | None, se
         return _finish(DigestResult("empty", window, articles=digest.considered), digest)
     if send and config.email is None:
         raise ConfigError("no email configured: a backfill cannot be sent", path=str(config.path), key="email")
-    rendered = render_digest(digest, config.digest.max_stories)
-    message = make_message(rendered, config.email)
-    path = archive_digest(digest, rendered, config.archive_dir, message)
-    digest_id = record(config, digest, path, False)
+    report("render", 0, 1)
+    rendered = render_digest(quote(digest), config.digest.max_stories)
+    message = make_message(quote(rendered), config.email)
+    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
+    report("render", 1, 1)
+    digest_id = record(config, quote(digest), path, False)
     status = "backfill"
     if send:
         _send(message, config)
@@ -325,15 +374,17 @@ def _regular(config: Config) -> DigestResult:
                     "(briefing digest --resend %d sends it on purpose)", sent_as, sent_as)
         return _finish(DigestResult("already-delivered", window, stories=len(digest.stories),
                                     articles=digest.relevant, digest_id=sent_as), digest)
-    rendered = render_digest(digest, config.digest.max_stories)
-    message = make_message(rendered, config.email)
-    path = archive_digest(digest, rendered, config.archive_dir, message)
+    report("render", 0, 1)
+    rendered = render_digest(quote(digest), config.digest.max_stories)
+    message = make_message(quote(rendered), config.email)
+    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
+    report("render", 1, 1)
     if config.email is None:
         logger.info("no email configured: the archive is the delivery")
-        digest_id = record(config, digest, path, True)
+        digest_id = record(config, quote(digest), path, True)
         return _finish(DigestResult("archived", window, path=path, stories=len(digest.stories),
                                     articles=digest.relevant, digest_id=digest_id), digest)
-    digest_id = record(config, digest, path, False)
+    digest_id = record(config, quote(digest), path, False)
     try:
         _send(message, config)
     except Exception:
@@ -360,7 +411,7 @@ def resend_flow(config_path: str, digest_id: int) -> DigestResult:
     config = load_config(config_path)
     if config.email is None:
         raise ConfigError("no email configured: nothing to resend to", path=str(config.path), key="email")
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         entry = next((d for d in store.digests() if d.id == digest_id), None)
         if entry is None or not entry.archive_path:

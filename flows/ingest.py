@@ -21,6 +21,7 @@ from briefing.sources import FetchState, SourceOutcome, make_source
 from briefing.sources.feed import fetch_all
 from briefing.store import Store
 from briefing.types import SourceHealth, health_summary
+from flows.progress import report
 
 
 @task(cache_policy=NO_CACHE, task_run_name="fetch-{source.name}")
@@ -42,7 +43,7 @@ def extract_articles(outcomes: list[SourceOutcome], now: datetime) -> list[Extra
 def store_articles(config: Config, outcomes: list[SourceOutcome], extracted: list[Extracted | None],
                    now: datetime) -> list[SourceHealth]:
     """Each source in its own transaction, so one source's failure leaves the others stored."""
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     healths = []
     try:
         for outcome, ex in zip(outcomes, extracted):
@@ -72,7 +73,7 @@ def ingest_flow(config_path: str) -> list[SourceHealth]:
         config_path: The Briefing config file (YAML).
     """
     config = load_config(config_path)
-    store = Store.open_dir(config.state_dir)
+    store = Store.for_config(config)
     try:
         with store.lock("ingest", wait=config.schedule.lock_wait_seconds):
             return _ingest(config, store)
@@ -99,11 +100,18 @@ def _ingest(config: Config, store: Store) -> list[SourceHealth]:
         else:
             feeds.append(s)
     folder_futures = {s.name: fetch_folder.submit(s) for s in config.sources if s.folder is not None}
+    report("fetch", 0, len(folder_futures) + len(feeds))
     if feeds:
         outcomes.update({o.source: o for o in fetch_feeds(feeds, states, config.fetch)})
-    outcomes.update({name: f.result() for name, f in folder_futures.items()})
+        report("fetch", len(outcomes), len(folder_futures) + len(feeds))
+    for name, future in folder_futures.items():
+        outcomes[name] = future.result()
+        report("fetch", len(outcomes), len(folder_futures) + len(feeds))
     fetched = [outcomes[s.name] for s in config.sources if s.name in outcomes]
+    items = sum(len(o.items) for o in fetched)
+    report("extract", 0, items)
     extracted = extract_articles(fetched, now)
+    report("extract", items, items)
     for outcome, ex in zip(fetched, extracted):
         if not outcome.ok:
             logger.warning("source %s failed: %s", outcome.source, outcome.error)

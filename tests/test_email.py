@@ -122,7 +122,7 @@ def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) ->
     from briefing import render
     from flows.ingest import ingest_flow
 
-    calls = {"plan_stories": 0, "write_stories": 0, "archive": 0}
+    calls = {"score_articles": 0, "plan_stories": 0, "write_stories": 0, "archive": 0}
 
     def counted(name, fn):
         def wrapper(*args, **kwargs):
@@ -130,7 +130,7 @@ def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) ->
             return fn(*args, **kwargs)
         return wrapper
 
-    for name in ("plan_stories", "write_stories"):
+    for name in ("score_articles", "plan_stories", "write_stories"):
         monkeypatch.setattr(digest_module, name, counted(name, getattr(digest_module, name)))
     monkeypatch.setattr(render, "archive", counted("archive", render.archive))
     inbox, port = FlakyInbox(), free_port()
@@ -143,7 +143,8 @@ def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) ->
     finally:
         controller.stop()
     assert result.status == "delivered" and inbox.refused == 1 and len(inbox.messages) == 1
-    assert calls == {"plan_stories": 1, "write_stories": 2, "archive": 1}, "finished tasks were not redone"
+    assert calls == {"score_articles": 1, "plan_stories": 1, "write_stories": 2, "archive": 1}, \
+        "finished tasks were not redone"
     store = Store.open_dir(tmp_path / "state")
     [record] = store.digests()
     store.close()

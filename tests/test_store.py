@@ -31,10 +31,13 @@ def make_article(text: str, *, location: str = "inbox/a.txt", source: str = "inb
                    text=text, content_hash=digest, first_seen=first_seen, published=published)
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=["file", "memory", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
     # "sqlite://" is in-memory; SQLAlchemy keeps one connection per thread for it, so tables persist.
-    s = Store.open_dir(tmp_path / "state") if request.param == "file" else Store("sqlite://")
+    if request.param == "postgres":
+        s = Store(request.getfixturevalue("postgres_url"))
+    else:
+        s = Store.open_dir(tmp_path / "state") if request.param == "file" else Store("sqlite://")
     yield s
     s.close()
 
@@ -118,7 +121,9 @@ def test_naive_datetimes_are_rejected_as_storage_error(store: Store) -> None:
                             delivered=True, archive_path=None, stories=0, articles=0)
 
 
-title_text = st.text(min_size=1).filter(lambda s: s.strip())
+# Text as extraction leaves it: no NUL or other control characters (to_article strips them).
+title_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from("\n\t"),
+                     min_size=1).filter(lambda s: s.strip())
 aware = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1),
                      timezones=st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-14),
                                                                  max_value=timedelta(hours=14))))
@@ -370,3 +375,15 @@ def test_a_backfill_window_is_by_publication_date_else_first_seen(store: Store) 
                            first_seen=datetime(2026, 11, 2, tzinfo=UTC), published=datetime(2026, 10, 1, tzinfo=UTC))
     store.add_articles([inside, edge, undated, outside])
     assert store.articles_dated_between(start, end) == [undated, inside]
+
+
+def test_control_characters_never_reach_the_store() -> None:
+    """to_article drops NUL and other control characters from title and text (PostgreSQL refuses NUL)."""
+    from briefing.extract import to_article
+    from briefing.types import RawItem
+
+    body = ("Russia and China held talks in Beijing on Tuesday about energy and trade.\x00 Officials said "
+            "the talks went well and more meetings would follow.\x07\n\nA second paragraph\tstays as it is.")
+    article = to_article(RawItem("s", "x/a.txt", body, "text", "Talks\x00 in Beijing", None), T0)
+    assert article.title == "Talks in Beijing"
+    assert "\x00" not in article.text and "\x07" not in article.text and "A second paragraph" in article.text

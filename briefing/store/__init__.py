@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, create_engine, delete, event, func, inspect, or_, select, text, update
+from sqlalchemy import Connection, and_, create_engine, delete, event, func, inspect, make_url, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from briefing.exceptions import BusyError, StorageError
@@ -69,14 +69,22 @@ class Store:
     """
 
     def __init__(self, url: str):
-        self.url = url
         try:
-            self.engine = create_engine(url)
+            self.url = make_url(url).render_as_string(hide_password=True)  # what messages show
+        except Exception:  # noqa: BLE001 - any malformed URL is reported the same way
+            raise StorageError("cannot open store: not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+        try:
+            self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self._migrate()
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open store {url}: {exc}") from exc
+            raise StorageError(f"cannot open store {self.url}: {exc}") from exc
+
+    @classmethod
+    def for_config(cls, config: Any) -> Store:
+        """The config's ``store_url`` if set, else the SQLite file in its ``state_dir``."""
+        return cls(config.store_url) if config.store_url else cls.open_dir(config.state_dir)
 
     @classmethod
     def open_dir(cls, state_dir: Path) -> Store:
