@@ -180,7 +180,7 @@ def run_once(items: list[RawItem], state: Path, now: datetime) -> tuple[dict[str
     return {name: timings[name] for name in STAGES}, counts
 
 
-def time_flow(items: list[RawItem], tmp: Path, now: datetime) -> dict[str, float]:
+def time_flow(items: list[RawItem], tmp: Path, now: datetime, runner: str) -> dict[str, float]:
     """The Prefect digest flow on a store holding the items, after the server has started."""
     import yaml
     from prefect import flow
@@ -194,7 +194,8 @@ def time_flow(items: list[RawItem], tmp: Path, now: datetime) -> dict[str, float
     store.close()
     config = tmp / "flow.yaml"
     config.write_text(yaml.safe_dump({"state_dir": str(state), "archive_dir": str(tmp / "archive"),
-                                      "topic": str(TOPIC), "sources": []}), encoding="utf-8")
+                                      "topic": str(TOPIC), "sources": [], "runner": {"kind": runner}}),
+                      encoding="utf-8")
 
     @flow
     def warm() -> None:
@@ -245,8 +246,10 @@ def report(results: list[dict[str, Any]]) -> None:
 @click.option("--sources", default=400, show_default=True)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--flow", "with_flow", is_flag=True, help="Also time the Prefect digest flow at each size.")
+@click.option("--runner", type=click.Choice(["threads", "dask"]), default="threads", show_default=True,
+              help="The flow's task runner (with --flow); dask starts a local cluster of 2 workers.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write all numbers.")
-def main(sizes: str, repeat: int, on_topic: float, sources: int, seed: int, with_flow: bool,
+def main(sizes: str, repeat: int, on_topic: float, sources: int, seed: int, with_flow: bool, runner: str,
          json_path: Path | None) -> None:
     """Run every stage at each size and print seconds, peak memory and growth exponents."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -261,7 +264,7 @@ def main(sizes: str, repeat: int, on_topic: float, sources: int, seed: int, with
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(repeat):
                 rounds.append(run_once(items, Path(tmp) / f"round{i}.sqlite", now))
-            flow = time_flow(items, Path(tmp), now) if with_flow else None
+            flow = time_flow(items, Path(tmp), now, runner) if with_flow else None
         seconds = {name: statistics.median(r[0][name][0] for r in rounds) for name in STAGES}
         peak = {name: max(r[0][name][1] for r in rounds) / 2**20 for name in STAGES}
         seconds["total"], peak["total"] = sum(seconds.values()), max(peak.values())

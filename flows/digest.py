@@ -48,8 +48,7 @@ PER_RUN = DEFAULT  # inputs + task source + flow run id: a retry of this run reu
 # tasks that take them key on the run and their other inputs: hashing megabytes of stories costs seconds.
 PER_RUN_DIGEST = TASK_SOURCE + RUN_ID + (INPUTS - "digest" - "rendered")
 # Tasks of the compose subflow: a subflow run is new on every retry of its parent, so they key on
-# their inputs, the parent's run id among them (run_key), rather than on their own run.
-PER_PARENT_RUN = TASK_SOURCE + INPUTS
+# their inputs with the parent's run id among them (run_key), not on their own run's id.
 
 
 def _now() -> datetime:
@@ -87,8 +86,7 @@ def plan(config: Config, since: datetime | None, until: datetime | None) -> tupl
 
 
 @task(cache_policy=NO_CACHE)  # a cheap read of a fixed window; persisting it would cost more
-def load_window(config: Config, window: Window, kind: str,
-                run_key: str) -> tuple[list[Article], list[Article], list[SourceHealth]]:
+def load_window(config: Config, window: Window, kind: str) -> tuple[list[Article], list[Article], list[SourceHealth]]:
     """The window's articles, those of the days before it (for continuing stories), the sources' health.
 
     A regular window holds what arrived since the last digest; a backfill, what was published then.
@@ -163,10 +161,10 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_k
     same digest, byte for byte.
     """
     topic = load_topic(config.topic)
-    articles, earlier, health = load_window(config, window, kind, run_key)
+    articles, earlier, health = load_window(config, window, kind)
     everyone = [*articles, *earlier]
     scored: dict[str, Relevance] = {}
-    # quote()/Opaque: big inputs are passed as they are, not walked looking for futures.
+    # Opaque and quote(): big inputs are handed over as they are, not walked looking for futures.
     batches = _batches(everyone, config.runner.batch_size)
     report("relevance", 0, len(everyone))
     topic_key = hashlib.sha256(config.topic.read_bytes()).hexdigest()
