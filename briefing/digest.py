@@ -59,13 +59,10 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     "developing" and they are listed as earlier coverage, not as news again;
     a copy of an earlier article is not news at all.
 
-    Stories are ordered by independent outlets, then relevance, then recency;
-    ``max_stories`` limits the full write-ups (the renderer lists the rest by
-    title, so nothing relevant disappears).
-
-    Only the first ``max_stories`` stories are written up (summary, key
-    phrases): the rest are listed by title, so summarizing them is wasted.
-    The four steps are public so a flow can spread the two per-item ones
+    Stories are ordered by independent outlets, then relevance, then recency.
+    Only the first ``max_stories`` are written up (summary, key phrases): the
+    renderer lists the rest by title, so nothing relevant disappears and
+    summarizing them would be wasted. The four steps are public so a flow can spread the two per-item ones
     (scoring, writing stories) over workers; run in order they give this.
     """
     scored = score_articles([*articles, *earlier], topic)

@@ -341,11 +341,7 @@ def _backfill(config: Config, since: datetime | None, until: datetime | None, se
         return _finish(DigestResult("empty", window, articles=digest.considered), digest)
     if send and config.email is None:
         raise ConfigError("no email configured: a backfill cannot be sent", path=str(config.path), key="email")
-    report("render", 0, 1)
-    rendered = render_digest(quote(digest), config.digest.max_stories)
-    message = make_message(quote(rendered), config.email)
-    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
-    report("render", 1, 1)
+    message, path = _publish(config, digest)
     digest_id = record(config, quote(digest), path, False)
     status = "backfill"
     if send:
@@ -372,11 +368,7 @@ def _regular(config: Config) -> DigestResult:
                     "(briefing digest --resend %d sends it on purpose)", sent_as, sent_as)
         return _finish(DigestResult("already-delivered", window, stories=len(digest.stories),
                                     articles=digest.relevant, digest_id=sent_as), digest)
-    report("render", 0, 1)
-    rendered = render_digest(quote(digest), config.digest.max_stories)
-    message = make_message(quote(rendered), config.email)
-    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
-    report("render", 1, 1)
+    message, path = _publish(config, digest)
     if config.email is None:
         logger.info("no email configured: the archive is the delivery")
         digest_id = record(config, quote(digest), path, True)
@@ -394,6 +386,16 @@ def _regular(config: Config) -> DigestResult:
     mark_delivered(config, digest_id)
     return _finish(DigestResult("delivered", window, path=path, stories=len(digest.stories),
                                 articles=digest.relevant, digest_id=digest_id), digest)
+
+
+def _publish(config: Config, digest: Digest) -> tuple[bytes, Path]:
+    """Render the digest, build its message and archive both; returns the message and the HTML's path."""
+    report("render", 0, 1)
+    rendered = render_digest(quote(digest), config.digest.max_stories)
+    message = make_message(quote(rendered), config.email)
+    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
+    report("render", 1, 1)
+    return message, path
 
 
 def _log_counts(digest: Digest) -> None:

@@ -269,10 +269,12 @@ class Store:
                 conn.execute(t.insert().values(name=name, holder=holder, host=socket.gethostname(), pid=os.getpid(),
                                                acquired=now, expires=now + timedelta(seconds=lease)))
         except StorageError as exc:
-            if isinstance(exc.__cause__, IntegrityError):  # another run inserted it first
-                with self._tx() as conn:
-                    return conn.execute(select(t).where(t.c.name == name)).first()
-            raise
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            with self._tx() as conn:  # another run inserted it first
+                row = conn.execute(select(t).where(t.c.name == name)).first()
+            # ... and may have released it already: then try again rather than report it taken by us
+            return row if row is not None else self._try_lock(name, holder, lease)
         return None
 
     # --- digest ledger ------------------------------------------------------
@@ -351,11 +353,6 @@ _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
 def _article_row(a: Article) -> dict[str, Any]:
     return dict(id=a.id, source=a.source, location=a.location, title=a.title, text=a.text,
                 content_hash=a.content_hash, published=a.published, first_seen=a.first_seen)
-
-
-def _article(m: Any) -> Article:
-    return Article(id=m["id"], source=m["source"], location=m["location"], title=m["title"], text=m["text"],
-                   content_hash=m["content_hash"], first_seen=m["first_seen"], published=m["published"])
 
 
 def _digest(m: Any) -> DigestRecord:
