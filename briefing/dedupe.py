@@ -60,7 +60,13 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD
 
 def fingerprint(text: str) -> str:
     """Hash of the text with case (casefold: ß = SS), punctuation and spacing folded away."""
-    return _fingerprint_of_words(_WORDS.findall(text.casefold()))
+    return _fingerprint_of_words(_folded_words(text))
+
+
+def _folded_words(text: str) -> list[str]:
+    """The words with case folded away; upper-cased first, because casefold alone keeps Turkish
+    dotless ı apart from i, though both upper-case to I."""
+    return _WORDS.findall(text.upper().casefold())
 
 
 def _fingerprint_of_words(words: list[str]) -> str:
@@ -81,7 +87,7 @@ def _word_hash(word: str) -> int:
 
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Stable 32-bit hashes of the text's word ``size``-grams (the same in every process)."""
-    return _shingles_of_words(_WORDS.findall(text.casefold()), size)
+    return _shingles_of_words(_folded_words(text), size)
 
 
 def _shingles_of_words(words: list[str], size: int) -> np.ndarray:
@@ -168,7 +174,7 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
     first: dict[tuple[str, ...], int] = {}
     sigs = np.empty((n, settings.num_perm), dtype=np.uint32)
     for i, a in enumerate(articles):
-        words = _WORDS.findall(a.text.casefold())  # once, for the fingerprint and the shingles
+        words = _folded_words(a.text)  # once, for the fingerprint and the shingles
         if signatures is None:
             sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
         keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]
