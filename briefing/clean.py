@@ -209,7 +209,7 @@ def _is_tag_line(text: str) -> bool:
 def _classify(line: _Line) -> None:
     text = line.text
     n = len(text.split())
-    if n <= 12 and parse_dateline(text.lstrip("|•·-– ")) is not None:
+    if n <= 12 and len(text) <= 200 and parse_dateline(text.lstrip("|•·-– ")) is not None:
         line.reason = "dateline"
     elif not re.search(r"[^\W\d_]", text):
         line.reason = "counter"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -22,24 +23,95 @@ from briefing.types import Article, RawItem
 KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 
 
-def decode(data: bytes, location: str) -> str:
-    """Bytes → text: UTF-8 (with or without BOM), UTF-16 by BOM, else the detected charset.
+# Formats that arrive misnamed as .txt/.html or behind a feed link: named, not decoded into junk.
+_MAGIC = (
+    (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "gzip data"), (b"\x7fELF", "a program (ELF)"), (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"BZh", "bzip2 data"), (b"\xfd7zXZ", "xz data"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"RIFF", "audio or video"),
+)
+
+
+def decode(data: bytes, location: str, declared: Sequence[str] = ()) -> str:
+    """Bytes → text, trusting evidence over labels.
+
+    A byte-order mark first, then UTF-16 recognised by its zero bytes, then
+    UTF-8 (bytes that decode as UTF-8 are UTF-8, whatever a header or meta tag
+    claims), then the first ``declared`` charset the bytes decode in, else the
+    charset detected from the bytes.
 
     Raises:
-        ExtractionError: the bytes look binary or match no charset.
+        ExtractionError: the bytes are a known binary format, look binary, or match no charset.
     """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data.decode("utf-8-sig", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:
+        return data.decode("utf-16", errors="replace")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise ExtractionError(location, f"binary file ({what}), not text")
+    head = data[:8192]
+    if b"\x00" in head:
+        wide = _utf16_without_bom(head)
+        if wide:
+            try:
+                text = data.decode(wide)
+            except UnicodeDecodeError:
+                text = ""
+            if text and _looks_like_text(text):
+                return text
         raise ExtractionError(location, "binary file (NUL bytes), not text")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    for charset in declared:
+        try:
+            text = data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+        if _plausible(data, charset):
+            return text
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
-        raise ExtractionError(location, "not text in any known encoding")
+        raise ExtractionError(location, "not text in any known encoding" +
+                              (f" (declared {', '.join(declared)} does not fit)" if declared else ""))
     return str(best)
+
+
+def _plausible(data: bytes, charset: str) -> bool:
+    """Whether text decoded in ``charset`` reads as language rather than mojibake.
+
+    A single-byte charset decodes any bytes, so a label that lies (windows-1251
+    bytes sent as ISO-8859-1) would pass a strict decode.
+    """
+    try:
+        return charset_normalizer.from_bytes(data[:65536], cp_isolation=[charset]).best() is not None
+    except (LookupError, ValueError):
+        return True
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when every zero byte sits on one side of the byte pairs.
+
+    In UTF-16 the zeros are the high bytes of ASCII characters (spaces at
+    least, in any script); binary data has zeros on both sides.
+    """
+    head = head[:len(head) // 2 * 2]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if even + odd < 4:
+        return None
+    if even <= 0.02 * odd:
+        return "utf-16-le"
+    if odd <= 0.02 * even:
+        return "utf-16-be"
+    return None
+
+
+def _looks_like_text(text: str) -> bool:
+    sample = text[:4096]
+    printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in sample)
+    return printable >= 0.97 * len(sample)
 
 
 def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | None]:
@@ -75,7 +147,7 @@ def article_id(source: str, digest: str, key: str | None = None) -> str:
     Unkeyed (files): same source and same clean content → same article, wherever the file moved.
     """
     ident = f"key:{key}" if key else digest
-    return hashlib.sha256(f"{source}\0{ident}".encode("utf-8")).hexdigest()[:20]
+    return hashlib.sha256(f"{source}\0{ident}".encode()).hexdigest()[:20]
 
 
 def clean_item(item: RawItem) -> tuple[Cleaned, str | None, datetime | None]:
@@ -83,11 +155,16 @@ def clean_item(item: RawItem) -> tuple[Cleaned, str | None, datetime | None]:
     if item.kind == "html":
         text, html_title, html_date = html_to_text(item.body, item.location)
         # one block per extracted paragraph: never re-join them
-        return clean_text(text.replace("\n", "\n\n")), html_title, html_date
-    return clean_text(item.body, markdown=item.kind == "markdown"), None, None
+        return clean_text(_prose(text, item.location).replace("\n", "\n\n")), html_title, html_date
+    return clean_text(_prose(item.body, item.location), markdown=item.kind == "markdown"), None, None
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Longer than any article's paragraph (a long report on one line is ~100k characters): a dump, not prose.
+MAX_LINE_CHARS = 200_000
+# Encoded data (base64 images, hashes, minified identifiers): no word of any language is this long.
+_BLOB = re.compile(r"[A-Za-z0-9+/=_-]{1000,}")
 
 
 def _without_controls(item: RawItem) -> RawItem:
@@ -99,6 +176,37 @@ def _without_controls(item: RawItem) -> RawItem:
     if not any(isinstance(v, str) and _CONTROLS.search(v) for v in fields.values()):
         return item
     return replace(item, **{k: strip(v) for k, v in fields.items()})
+
+
+def _prose(text: str, location: str) -> str:
+    """Text fit for the per-line cleaning rules: runs of encoded data removed, enormous lines refused.
+
+    Raises:
+        ExtractionError: a line longer than ``MAX_LINE_CHARS``, with its length.
+    """
+    blob = _BLOB.search(text)
+    if blob:
+        text = _BLOB.sub(" ", text)
+        if not text.strip():
+            raise ExtractionError(location, f"no text, only encoded data ({len(blob.group()):,} characters "
+                                            "without a space)")
+    if len(text) > MAX_LINE_CHARS:
+        longest = max(map(len, text.splitlines()), default=0)
+        if longest > MAX_LINE_CHARS:
+            raise ExtractionError(location, f"a single line of {longest:,} characters "
+                                            f"(limit {MAX_LINE_CHARS:,}): not an article")
+    return text
+
+
+MAX_TITLE_CHARS = 300
+
+
+def _short(title: str) -> str:
+    """A title fit for a headline: a feed's or page's title can be a whole paragraph, or a megabyte."""
+    title = " ".join(title.split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def to_article(item: RawItem, now: datetime) -> Article:
@@ -115,17 +223,17 @@ def to_article(item: RawItem, now: datetime) -> Article:
     except ExtractionError:
         if not item.fallback:
             raise
-        cleaned, html_title, html_date = clean_text(item.fallback), None, None
+        cleaned, html_title, html_date = clean_text(_prose(item.fallback, item.location)), None, None
         if not cleaned.paragraphs:
             raise
     text = cleaned.text
-    title = item.title or cleaned.title or html_title or derive_title(cleaned.paragraphs[0])
+    title = _short(item.title or cleaned.title or html_title or derive_title(cleaned.paragraphs[0]))
     digest = content_hash(text)
     return Article(
         id=article_id(item.source, digest, item.key),
         source=item.source,
         location=item.location,
-        title=title.strip(),
+        title=title,
         text=text,
         content_hash=digest,
         first_seen=now,

@@ -5,7 +5,6 @@ Pure apart from the extractor: the clock comes in as ``now``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,8 +13,6 @@ from briefing.exceptions import ExtractionError
 from briefing.extract import to_article
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import Article, SourceHealth
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,14 +23,13 @@ class Extracted:
 
 
 def extract_outcome(outcome: SourceOutcome, now: datetime) -> Extracted:
-    """Clean every item of one source; a bad document is skipped with its reason."""
+    """Clean every item of one source; a bad document is skipped with its reason (the caller logs them)."""
     articles: list[Article] = []
     skipped = list(outcome.skipped)
     for item in outcome.items:
         try:
             articles.append(to_article(item, now))
         except ExtractionError as exc:
-            log.warning("skipped %s: %s", item.location, exc.message)
             skipped.append((item.location, exc.message))
     return Extracted(outcome.source, tuple(articles), tuple(skipped))
 

@@ -23,6 +23,8 @@ from briefing.store import Store
 from briefing.types import SourceHealth, health_summary
 from flows.progress import report
 
+STORE_BATCH = 500
+
 
 @task(cache_policy=NO_CACHE, task_run_name="fetch-{source.name}")
 def fetch_folder(source: SourceConfig) -> SourceOutcome:
@@ -42,12 +44,18 @@ def extract_articles(outcomes: list[SourceOutcome], now: datetime) -> list[Extra
 @task(cache_policy=NO_CACHE)
 def store_articles(config: Config, outcomes: list[SourceOutcome], extracted: list[Extracted | None],
                    now: datetime) -> list[SourceHealth]:
-    """Each source in its own transaction, so one source's failure leaves the others stored."""
+    """A transaction per source and per ``STORE_BATCH`` articles: a run killed midway keeps what it stored,
+    and the rerun (articles have stable ids) adds only the rest."""
     store = Store.for_config(config)
     healths = []
     try:
         for outcome, ex in zip(outcomes, extracted):
-            new, updated = store.upsert_articles(ex.articles) if ex else ([], [])
+            new, updated = [], []
+            articles = ex.articles if ex else ()
+            for i in range(0, len(articles), STORE_BATCH):
+                added, changed = store.upsert_articles(articles[i:i + STORE_BATCH])
+                new += added
+                updated += changed
             health = source_health(outcome, ex, len(new), len(updated))
             store.record_fetch(health, now, outcome.state)
             healths.append(health)

@@ -30,7 +30,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -40,7 +40,7 @@ import httpx
 from briefing import __version__
 from briefing.config import FetchConfig, SourceConfig
 from briefing.dates import parse_datetime
-from briefing.exceptions import FetchError
+from briefing.exceptions import ExtractionError, FetchError
 from briefing.extract import fragment_to_text
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import RawItem
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"Briefing/{__version__} (news digest; +https://github.com/briefing/briefing)"
 _RETRY_STATUS = {429, 500, 502, 503, 504}
-_TEASER_TAIL = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|read more|continue reading|more\s*»)\s*\W*$", re.I)
+_TEASER_TAIL = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|read more|continue reading|more\s*»)\s*\W*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class Fetcher:
@@ -210,6 +210,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     """
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url)
+    body, content_type = _as_utf8(body, url, content_type)
     # No content-location: feedparser would resolve GUIDs against the feed URL
     # too, and a GUID is a name, not a link. Links are joined below.
     headers = {"content-type": content_type} if content_type else {}
@@ -234,9 +235,13 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
 
 
 def _parse_json_feed(body: bytes, url: str) -> list[Entry]:
+    from briefing.extract import decode
+
     try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(decode(body, url, _charsets(body, None)))
+    except ExtractionError as exc:
+        raise ValueError(f"not a feed: {exc.message}") from None
+    except ValueError as exc:
         raise ValueError(f"not a feed: invalid JSON ({_one_line(exc)})") from None
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ValueError("not a feed: JSON without a jsonfeed.org version")
@@ -279,7 +284,7 @@ def _entry(e: Any, url: str) -> Entry:
         value = e.get(field + "_parsed")
         if value:
             try:
-                published = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+                published = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
                 break
             except (OverflowError, ValueError, TypeError):
                 pass
@@ -298,7 +303,7 @@ def _key(guid: Any, link: str | None, title: str | None, html: str) -> str:
         return "id:" + str(guid).strip()
     if link and is_http_url(link):
         return "url:" + canonical_url(link)
-    return "sha:" + hashlib.sha256(f"{title or ''}\0{html}".encode("utf-8")).hexdigest()
+    return "sha:" + hashlib.sha256(f"{title or ''}\0{html}".encode()).hexdigest()
 
 
 def _one_line(value: Any) -> str:
@@ -373,16 +378,49 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
 def _decode_page(page: Response) -> str:
     from briefing.extract import decode
 
-    match = re.search(r"charset=([\w-]+)", page.headers.get("content-type", ""), re.I)
-    if match:
-        try:
-            return page.body.decode(match.group(1))
-        except (LookupError, UnicodeDecodeError):
-            pass
     try:
-        return decode(page.body, page.url)
-    except Exception:  # undecodable page: let the extractor fail and fall back to the feed text
+        return decode(page.body, page.url, _charsets(page.body, page.headers.get("content-type")))
+    except ExtractionError as exc:  # let the extractor fail and fall back to the feed's text
+        log.info("page %s not decoded: %s", page.url, exc.message)
         return ""
+
+
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
+
+
+def _charsets(body: bytes, content_type: str | None) -> tuple[str, ...]:
+    """What the document and the server say the charset is: the document first (its author wrote it)."""
+    found = []
+    for pattern in (_XML_ENCODING, _META_CHARSET):
+        match = pattern.search(body[:4096])
+        if match:
+            found.append(match.group(1).decode("ascii"))
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
+    if match:
+        found.append(match.group(1))
+    return tuple(found)
+
+
+def _as_utf8(body: bytes, url: str, content_type: str | None) -> tuple[bytes, str | None]:
+    """The feed re-encoded as UTF-8 with its declaration and content type saying so.
+
+    The charset is settled once, by ``decode``'s rules (valid UTF-8 is UTF-8,
+    then what the feed or server declares, then detection), so a feed whose
+    label lies is not read as mojibake.
+
+    Raises:
+        ValueError: binary or undecodable bytes, as a one-line reason.
+    """
+    from briefing.extract import decode
+
+    try:
+        text = decode(body, url, _charsets(body, content_type))
+    except ExtractionError as exc:
+        raise ValueError(f"not a feed: {exc.message}") from None
+    text = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*", r"\g<1>utf-8", text.lstrip("\ufeff"), count=1)
+    media = (content_type or "").split(";")[0].strip()
+    return text.encode("utf-8"), f"{media}; charset=utf-8" if media else None
 
 
 async def fetch_feeds(sources: Sequence[SourceConfig], states: dict[str, FetchState], policy: FetchConfig,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import stat
 from pathlib import Path
 
 from briefing.exceptions import ExtractionError
 from briefing.extract import KINDS, decode
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import RawItem
-
-log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -29,8 +28,6 @@ class FolderSource:
                 items.append(read_document(path, self.name))
             except ExtractionError as exc:
                 skipped.append((str(path), exc.message))
-        for location, reason in skipped:
-            log.warning("skipped %s: %s", location, reason)
         return SourceOutcome(self.name, items=tuple(items), skipped=tuple(skipped))
 
 
@@ -42,27 +39,46 @@ def iter_documents(root: Path, skipped: list[tuple[str, str]]) -> list[Path]:
     found = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
             continue
-        if path.suffix.lower() in KINDS:
+        if not path.is_file():  # a named pipe would block the read, a device never end; a dead link has no file
+            skipped.append((str(path), f"not a regular file ({_file_kind(path)})"))
+        elif path.suffix.lower() in KINDS:
             found.append(path)
         else:
             skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'}"))
     return found
 
 
+def _file_kind(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken symbolic link" if path.is_symlink() else "unreadable"
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "special file"
+
+
 def read_document(path: Path, source: str) -> RawItem:
-    """Read one file as a RawItem.
+    """Read one file as a RawItem; never more than ``MAX_FILE_BYTES`` of it.
 
     Raises:
         ExtractionError: unreadable, too large, binary or undecodable.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ExtractionError(str(path), f"file too large ({size} bytes)")
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ExtractionError(str(path), f"file too large ({size:,} bytes; limit {MAX_FILE_BYTES:,})")
+            data = fh.read(MAX_FILE_BYTES + 1)  # a file still growing stops at the cap too
+        if len(data) > MAX_FILE_BYTES:
+            raise ExtractionError(str(path), f"file too large (over {MAX_FILE_BYTES:,} bytes while read)")
     except OSError as exc:
         raise ExtractionError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise ExtractionError(str(path), "empty file" if not data else "only whitespace, no text")
     return RawItem(source=source, location=str(path), body=decode(data, str(path)),
                    kind=KINDS[path.suffix.lower()])
