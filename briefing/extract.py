@@ -122,8 +122,9 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
     """
     # No deduplicate=True: its cache is process-wide, so a page read twice in
     # one process (a rerun, a test session) would come back empty.
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                      include_tables=False)
+    # No extensive date search: it falls back to a footer's copyright year and dates an undated page 1 January.
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False,
+                                      date_extraction_params={"extensive_search": False, "original_date": True})
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError(location, "no article text found in the HTML")
     published = None
