@@ -5,6 +5,7 @@ Pure apart from the extractor: the clock comes in as ``now``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,8 @@ from briefing.exceptions import ExtractionError
 from briefing.extract import to_article
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import Article, SourceHealth
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,14 @@ def extract_outcome(outcome: SourceOutcome, now: datetime) -> Extracted:
             articles.append(to_article(item, now))
         except ExtractionError as exc:
             skipped.append((item.location, exc.message))
+        except Exception as exc:  # one document an extractor chokes on must not cost the run
+            log.warning("extracting %s failed unexpectedly", item.location, exc_info=True)
+            skipped.append((item.location, f"extraction failed: {type(exc).__name__}: {_one_line(exc)}"))
     return Extracted(outcome.source, tuple(articles), tuple(skipped))
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())[:300]
 
 
 def source_health(outcome: SourceOutcome, extracted: Extracted | None, new: int, updated: int = 0) -> SourceHealth:

@@ -285,3 +285,29 @@ def test_flows_go_on_past_every_hostile_source(httpserver, tmp_path: Path, secre
     for out in (html, text):
         assert "javascript:" not in out and "data:text" not in out and secret.read_text() not in out
         assert "boomboom" not in out and "Ðî" not in out
+
+
+def test_deeply_nested_feeds_are_a_reason_not_a_crash() -> None:
+    from briefing.sources.feed import parse_feed
+
+    deep_json = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_feed(deep_json, "http://x/feed.json")
+
+
+def test_an_unforeseen_extractor_error_skips_only_that_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The safety net: an extractor's internal error on one item is that item's reason, not the run's end."""
+    import briefing.ingest
+    from briefing.sources import SourceOutcome
+    from briefing.types import RawItem
+
+    def choke(item: RawItem, now: datetime):
+        if item.location == "bad":
+            raise RecursionError("maximum recursion depth exceeded")
+        return to_article(item, now)
+
+    monkeypatch.setattr(briefing.ingest, "to_article", choke)
+    items = tuple(RawItem(source="s", location=loc, body=ARTICLE, kind="text") for loc in ("bad", "good"))
+    extracted = extract_outcome(SourceOutcome("s", items=items), NOW)
+    assert [a.location for a in extracted.articles] == ["good"]
+    assert extracted.skipped == (("bad", "extraction failed: RecursionError: maximum recursion depth exceeded"),)

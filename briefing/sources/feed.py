@@ -241,6 +241,8 @@ def _parse_json_feed(body: bytes, url: str) -> list[Entry]:
         data = json.loads(decode(body, url, _charsets(body, None)))
     except ExtractionError as exc:
         raise ValueError(f"not a feed: {exc.message}") from None
+    except RecursionError:
+        raise ValueError("not a feed: JSON nested too deeply") from None
     except ValueError as exc:
         raise ValueError(f"not a feed: invalid JSON ({_one_line(exc)})") from None
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
@@ -323,7 +325,19 @@ def is_teaser(text: str, min_words: int) -> bool:
 # --- one feed, many feeds ----------------------------------------------------------
 
 async def fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState) -> SourceOutcome:
-    """Fetch, parse and (for teasers) complete one feed; never raises."""
+    """Fetch, parse and (for teasers) complete one feed; never raises.
+
+    A failure nobody foresaw (a parser's internal error on some input) still
+    fails only this feed, with its type and message as the reason.
+    """
+    try:
+        return await _fetch_feed(fetcher, source, state)
+    except Exception as exc:  # the run goes on; the traceback goes to the log
+        log.warning("feed %s failed unexpectedly", source.name, exc_info=True)
+        return SourceOutcome(source.name, error=f"unexpected {type(exc).__name__}: {_one_line(exc)}", state=state)
+
+
+async def _fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState) -> SourceOutcome:
     assert source.feed is not None
     headers = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
                          "application/xml;q=0.9, */*;q=0.8"}

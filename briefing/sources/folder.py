@@ -28,6 +28,8 @@ class FolderSource:
                 items.append(read_document(path, self.name))
             except ExtractionError as exc:
                 skipped.append((str(path), exc.message))
+            except Exception as exc:  # one file a decoder chokes on must not cost the run
+                skipped.append((str(path), f"unreadable: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"))
         return SourceOutcome(self.name, items=tuple(items), skipped=tuple(skipped))
 
 
