@@ -35,6 +35,16 @@ def _fail(exc: BriefingError) -> NoReturn:
     sys.exit(2 if isinstance(exc, ConfigError) else 1)
 
 
+class _Group(click.Group):
+    """Any ``BriefingError`` a command lets through is one line on stderr and exit 1 (2: config), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BriefingError as exc:
+            _fail(exc)
+
+
 def _prefect_env() -> None:
     """Quiet, offline-friendly Prefect defaults; the user's own settings win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -42,7 +52,7 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
 def main(verbose: bool) -> None:
     """Briefing: ingest news, keep the topic, digest it by email.
@@ -64,6 +74,16 @@ def _load(config_path: str) -> Any:
         return load_config(config_path)
     except ConfigError as exc:
         _fail(exc)
+
+
+def _check_store(config: Any) -> None:
+    """Open the store before a flow starts, so a damaged or too-new one is one line, not a failed run's traceback.
+
+    A store that is refused is left as it is (see ``briefing.store``).
+    """
+    from briefing.store import Store
+
+    Store.for_config(config).close()
 
 
 def _run_flow(call: Callable[[], Any], progress: bool = False) -> Any:
@@ -124,7 +144,7 @@ def run(config_path: str, progress: bool) -> None:
     Example:
       briefing run --config config/briefing.yaml
     """
-    _load(config_path)
+    _check_store(_load(config_path))
     from flows.briefing import briefing_flow
     _report(_run_flow(lambda: briefing_flow(config_path), progress))
 
@@ -138,7 +158,7 @@ def ingest(config_path: str) -> None:
     Example:
       briefing ingest --config config/briefing.yaml
     """
-    _load(config_path)
+    _check_store(_load(config_path))
     from flows.ingest import ingest_flow
     for h in _run_flow(lambda: ingest_flow(config_path)):
         note = f" ({h.error})" if h.error else ""
@@ -183,7 +203,7 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
       briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
       briefing digest --resend 12
     """
-    _load(config_path)
+    _check_store(_load(config_path))
     if resend_id is not None:
         from flows.digest import resend_flow
         _report(_run_flow(lambda: resend_flow(config_path, resend_id)))
@@ -198,6 +218,10 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
 def digests(config_path: str) -> None:
     """List the digest ledger: id, window, stories, delivered, kind, archive file.
 
+    A regular digest that was not delivered (its send failed, or the run was
+    killed) shows as "superseded by #N" once a later delivered digest #N has
+    covered its window: its stories went out in #N, so it needs no --resend.
+
     \b
     Example:
       briefing digests --config config/briefing.yaml
@@ -207,18 +231,25 @@ def digests(config_path: str) -> None:
     config = _load(config_path)
     store = Store.for_config(config)
     try:
-        for d in store.digests():
-            click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"
-                       f"{d.stories} stories\t{_ledger_status(d)}\t{d.kind}\t"
-                       f"{d.archive_path}")
+        ledger = store.digests()
     finally:
         store.close()
+    for d in ledger:
+        click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"
+                   f"{d.stories} stories\t{_ledger_status(d, ledger)}\t{d.kind}\t"
+                   f"{d.archive_path}")
 
 
-def _ledger_status(d: Any) -> str:
+def _ledger_status(d: Any, ledger: list[Any]) -> str:
     if d.delivered:
         return "delivered"
-    return "archived" if d.kind == "backfill" else "NOT delivered"
+    if d.kind == "backfill":
+        return "archived"
+    # Overlap, as the digest flow reads "already delivered": the next regular window starts where the
+    # last delivered one ended, so a delivered digest overlapping this one came after it and holds its stories.
+    covering = [r.id for r in ledger if r.delivered and r.kind == "regular" and r.id != d.id
+                and r.window_start < d.window_end and r.window_end > d.window_start]
+    return f"superseded by #{min(covering)}" if covering else "NOT delivered"
 
 
 @main.command()
