@@ -387,3 +387,38 @@ def test_control_characters_never_reach_the_store() -> None:
     article = to_article(RawItem("s", "x/a.txt", body, "text", "Talks\x00 in Beijing", None), T0)
     assert article.title == "Talks in Beijing"
     assert "\x00" not in article.text and "\x07" not in article.text and "A second paragraph" in article.text
+
+
+def test_a_zombie_or_a_reused_pid_does_not_hold_the_lock(store: Store) -> None:
+    """A killed holder not reaped yet, or a new process wearing the holder's pid, leaves the lock stale."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from briefing.exceptions import BusyError
+    from briefing.store import _process_start
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while _process_start(child.pid) != "zombie":  # exited, not reaped
+        time.sleep(0.05)
+    try:
+        _plant_lock(store, pid=child.pid, expires=datetime.now(UTC) + timedelta(hours=1))
+        with store.lock("digest"):
+            pass
+    finally:
+        child.wait()
+    me, host = os.getpid(), __import__("socket").gethostname()
+    for start, taken_over in (("1", True), (_process_start(me), False)):  # pid reused vs the holder itself
+        with store.engine.begin() as conn:
+            conn.execute(schema.locks.delete())
+            conn.execute(schema.locks.insert().values(name="digest", holder=f"{host}:{me}:{start}:x", pid=me,
+                                                      host=host, acquired=T0,
+                                                      expires=datetime.now(UTC) + timedelta(hours=1)))
+        if taken_over:
+            with store.lock("digest"):
+                pass
+        else:
+            with pytest.raises(BusyError, match=f"{host}:{me}"):
+                with store.lock("digest"):
+                    pass

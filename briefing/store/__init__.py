@@ -270,14 +270,15 @@ class Store:
         Raises:
             BusyError: another live run still held the lock after ``wait`` seconds.
         """
-        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        pid = os.getpid()
+        holder = f"{socket.gethostname()}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:8]}"
         deadline = time.monotonic() + wait
         while True:
             current = self._try_lock(name, holder, lease)
             if current is None:
                 break
             if time.monotonic() >= deadline:
-                raise BusyError(name, current.holder.rsplit(":", 1)[0], current.acquired.isoformat(timespec="seconds"),
+                raise BusyError(name, f"{current.host}:{current.pid}", current.acquired.isoformat(timespec="seconds"),
                                 wait)
             time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         try:
@@ -376,7 +377,12 @@ def _now() -> datetime:
 
 
 def _stale(lock: Any, now: datetime) -> bool:
-    """A lease run out, or a holder on this host whose process is gone (killed, crashed)."""
+    """A lease run out, or a holder on this host whose process is gone (killed, crashed).
+
+    Gone includes a zombie (killed, not yet reaped) and a pid now worn by
+    another process (a restarted container hands out the same pids): the
+    holder records its process's start time, which the newcomer does not share.
+    """
     if lock.expires <= now:
         return True
     if lock.host != socket.gethostname():
@@ -387,7 +393,20 @@ def _stale(lock: Any, now: datetime) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    parts = lock.holder.split(":")
+    recorded = parts[2] if len(parts) == 4 and parts[2] != "-" else None
+    started = _process_start(lock.pid)
+    return started == "zombie" or (recorded is not None and started is not None and started != recorded)
+
+
+def _process_start(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot, from /proc), "zombie" if it has exited; None off Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields_ = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state is field 3, starttime field 22
+    return "zombie" if fields_[0] in ("Z", "X") else fields_[19]
 
 
 _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
