@@ -53,15 +53,19 @@ _CREDIT_LINE = re.compile(r"^\(?(?:reporting|writing|editing|additional reportin
                           re.IGNORECASE)
 _MASTHEAD_SEP = re.compile(r"\s+[|·•]\s+")
 _ABOUT_AUTHOR = re.compile(r"^about the authors?\b", re.IGNORECASE)
-_BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|was|has been)\s+(?:a|an|the|our)\b.{0,80}?\b"
-                  r"(?:journalist|writer|correspondent|editor|reporter|author|founder|columnist|contributor|"
-                  r"blogger|freelancer)", re.IGNORECASE)
+_BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|has been)\s+(?:a|an|the|our)\b.{0,80}?\b"
+                  r"(?:journalist|correspondent|reporter|columnist|contributor|blogger|freelancer|"
+                  # editors, writers, founders and authors are news too ("a former editor of a business daily"):
+                  # a bio names the outlet or book, "the editor of The Wire", "the author of “Title”", "of two books"
+                  r"(?:editor|writer|founder|author)(?=\s+(?:of|at|for)\s+(?:[“\"‘'«]|(?-i:[A-Z])|"
+                  r"(?-i:[a-z]+\s+)?(?:books?|novels?|memoirs?|biograph))))\b", re.IGNORECASE)
 _PITCH = re.compile(r"\b(?:support(?:s|ing|ed)?|donat\w*|contribut\w*|subscri\w*|journalism|journalists?|"
                     r"independen\w*|readers?|advertis\w*|paywall|patreon|patrons?|share|membership|"
                     r"editorial)\b", re.IGNORECASE)
 _MEDIA_SELF = re.compile(r"\b(?:journalism|reporting|newsroom|articles|newsletter|donat\w*|subscri\w*|patreon|"
                          r"website|site|news organi[sz]ations?)\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us|you|your)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"[“”„«»\"]")  # reported speech: someone's words, not the page talking to the reader
 _BULLET = re.compile(r"^(?:[•·▪●◦*+-]|\d{1,2}[.)])\s+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
@@ -242,7 +246,7 @@ def _is_masthead(text: str) -> bool:
 
 def _is_pitch(text: str) -> bool:
     """A paragraph asking the reader for money or engagement on the outlet's behalf."""
-    if not _FIRST_PERSON.search(text):
+    if not _FIRST_PERSON.search(text) or _QUOTED.search(text):
         return False
     hits = {m.lower() for m in _PITCH.findall(text)}
     return len(hits) >= 2 and bool(_MEDIA_SELF.search(text)) and bool(_FIRST_PERSON.search(text))
@@ -280,17 +284,30 @@ def _mark_polls(lines: list[_Line]) -> None:
 
 
 def _mark_captions(lines: list[_Line]) -> None:
-    """The short caption line right above a photo credit."""
+    """The short caption line right above (or else below) a photo credit.
+
+    A caption printed in one block with its credit is that line, even when it
+    is a full sentence; a body paragraph is in a block of its own (when the
+    text has blocks at all: one paragraph per line makes the whole text one).
+    """
+    blocks = len({ln.block for ln in lines}) > 1
     for i, line in enumerate(lines):
         if line.reason != "credit":
             continue
         prev = lines[i - 1] if i > 0 else None
         nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if prev is not None and prev.reason is None and not _is_sentence(prev.text) \
+        if blocks and prev is not None and prev.reason is None and len(prev.text.split()) <= 20 and i > 1 \
+                and prev.block == line.block:
+            prev.reason = "caption"
+        elif blocks and nxt is not None and nxt.reason is None and len(nxt.text.split()) <= 20 \
+                and nxt.block == line.block:
+            nxt.reason = "caption"
+        elif prev is not None and prev.reason is None and not _is_sentence(prev.text) \
                 and len(prev.text.split()) <= 15 and i > 1:
             prev.reason = "caption"
         elif nxt is not None and nxt.reason is None and len(nxt.text.split()) <= 20 \
-                and len(re.findall(r"[.!?](?:\s|$)", nxt.text)) <= 1:
+                and len(re.findall(r"[.!?](?:\s|$)", nxt.text)) <= 1 \
+                and not (blocks and prev is not None and prev.reason is None and prev.block == line.block):
             nxt.reason = "caption"
 
 
@@ -330,20 +347,29 @@ def _mark_headline_runs(lines: list[_Line]) -> None:
 
 
 def _mark_tail(lines: list[_Line]) -> None:
-    """Comment sections and author bios at the end of the page."""
+    """Comment sections, promos and author bios at the end of the page, after the article's body.
+
+    Each needs a body sentence above it: a "Comments (4)" counter under the
+    title of a short article is a widget, not the start of the comments.
+    """
     if not lines:
         return
     half = len(lines) // 2
+    body_before = [False] * len(lines)
+    seen = False
+    for i, line in enumerate(lines):
+        body_before[i] = seen
+        seen = seen or (line.reason is None and not line.heading and _is_sentence(line.text))
     for i in range(half, len(lines)):
         line = lines[i]
         words = {w.lower() for w in _words(line.text)}
-        if line.reason in ("widget", None) and words & _COMMENT_WORDS and _is_widget(line.text):
+        if line.reason in ("widget", None) and words & _COMMENT_WORDS and _is_widget(line.text) and body_before[i]:
             for ln in lines[i:]:
                 ln.reason = ln.reason or "comments"
             break
     for i in range(max(half, 1), len(lines)):
         line, prev = lines[i], lines[i - 1]
-        if line.reason is None and prev.reason in ("widget", "pitch", "promo") \
+        if line.reason is None and prev.reason in ("widget", "pitch", "promo") and not _QUOTED.search(line.text) \
                 and len(line.text.split()) <= 20 and re.search(r"\byou(?:r)?\b", line.text, re.I):
             line.reason = "promo"  # "Get the top stories in your inbox" under "Subscribe"
     for i in range(half, len(lines)):
@@ -352,7 +378,7 @@ def _mark_tail(lines: list[_Line]) -> None:
             for ln in lines[i + 1:i + 3]:
                 if ln.reason is None and (_BIO.match(ln.text) or len(ln.text.split()) <= 6):
                     ln.reason = "bio"
-        elif line.reason is None and _BIO.match(line.text):
+        elif line.reason is None and body_before[i] and _BIO.match(line.text):
             line.reason = "bio"
 
 

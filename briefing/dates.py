@@ -53,7 +53,13 @@ def parse_dateline(line: str) -> datetime | None:
     when, rest = found
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z.]*", rest) if w.lower().rstrip(".") not in _FILLER
              and w.lower() not in _FILLER]
-    return when if len(words) <= 2 else None
+    if len(words) > 2:
+        return None
+    # "Talks resume on 9 May 2026." is a sentence: a verb-like lowercase word and a full stop after the date
+    if line.rstrip().endswith(".") and not line.rstrip().lower().endswith(("a.m.", "p.m.")) \
+            and any(w[0].islower() for w in words):
+        return None
+    return when
 
 
 def find_date(text: str) -> tuple[datetime, str] | None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import charset_normalizer
 import trafilatura
@@ -123,8 +124,15 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
     # No deduplicate=True: its cache is process-wide, so a page read twice in
     # one process (a rerun, a test session) would come back empty.
     # No extensive date search: it falls back to a footer's copyright year and dates an undated page 1 January.
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False,
-                                      date_extraction_params={"extensive_search": False, "original_date": True})
+    options: dict[str, Any] = dict(with_metadata=True, include_comments=False, include_tables=False,
+                                   date_extraction_params={"extensive_search": False, "original_date": True})
+    doc = trafilatura.bare_extraction(html, **options)
+    if doc is not None and "\n" not in (doc.text or "").strip() and re.search(r"<p[\s>]", html, re.I):
+        # On a short page trafilatura falls back to a baseline that glues title, captions and every
+        # paragraph into one line; its precise mode keeps the paragraphs apart.
+        precise = trafilatura.bare_extraction(html, favor_precision=True, **options)
+        if precise is not None and "\n" in (precise.text or "").strip():
+            doc = precise
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError(location, "no article text found in the HTML")
     published = None

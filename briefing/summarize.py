@@ -41,15 +41,22 @@ class _Candidate:
     text: str
 
 
-def _balanced(sentences: list[str]) -> list[str]:
-    """Rejoin sentences split inside a quotation, so a quote is never cut in half."""
-    out: list[str] = []
+def _balanced(paragraph: str, sentences: list[str]) -> list[str]:
+    """Rejoin sentences split inside a quotation, so a quote is never cut in half.
+
+    Rejoined from the paragraph itself, not with a space: the gap may be two
+    spaces or a line break, and a summary quotes the article exactly.
+    """
+    spans: list[tuple[int, int]] = []
+    end = 0
     for s in sentences:
-        if out and _open_quote(out[-1]):
-            out[-1] = f"{out[-1]} {s}"
+        start = paragraph.index(s, end)  # split_sentences returns verbatim pieces, in order
+        end = start + len(s)
+        if spans and _open_quote(paragraph[spans[-1][0]:spans[-1][1]]):
+            spans[-1] = (spans[-1][0], end)
         else:
-            out.append(s)
-    return out
+            spans.append((start, end))
+    return [paragraph[a:b] for a, b in spans]
 
 
 def _open_quote(text: str) -> bool:
@@ -60,7 +67,7 @@ def candidates(article: Article) -> list[_Candidate]:
     """The article's sentences, verbatim, in order, quotes kept whole."""
     out: list[_Candidate] = []
     for paragraph in article.paragraphs:
-        for sentence in _balanced(split_sentences(paragraph)):
+        for sentence in _balanced(paragraph, split_sentences(paragraph)):
             out.append(_Candidate(article, len(out), sentence))
     return out
 
