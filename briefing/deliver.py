@@ -69,8 +69,13 @@ def send(message: EmailMessage, email: EmailConfig, password: str | None = None)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(", ".join(exc.recipients), "refused by the server") from exc
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(recipients, f"login refused for {email.username} ({exc.smtp_code})") from None
+        refused_login = exc.smtp_code  # raised below, outside this block: the server's reply (which may echo
+        # the credentials) must not ride along as __context__ into logs or Prefect's pickled results
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(recipients, f"{type(exc).__name__}: {exc}") from exc
+    else:
+        refused_login = None
+    if refused_login is not None:
+        raise DeliveryError(recipients, f"login refused for {email.username} ({refused_login})")
     if refused:
         raise DeliveryError(", ".join(refused), "refused by the server")
