@@ -53,7 +53,7 @@ _CREDIT_LINE = re.compile(r"^\(?(?:reporting|writing|editing|additional reportin
                           re.IGNORECASE)
 _MASTHEAD_SEP = re.compile(r"\s+[|·•]\s+")
 _ABOUT_AUTHOR = re.compile(r"^about the authors?\b", re.IGNORECASE)
-_BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|has been)\s+(?:a|an|the|our)\b.{0,80}?\b"
+_BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|has been)\s+(?:a|an|the|our)\b[^.!?]{0,80}?\b"
                   r"(?:journalist|correspondent|reporter|columnist|contributor|blogger|freelancer|"
                   # editors, writers, founders and authors are news too ("a former editor of a business daily"):
                   # a bio names the outlet or book, "the editor of The Wire", "the author of “Title”", "of two books"

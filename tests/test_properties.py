@@ -238,6 +238,9 @@ FOUND = [
     pytest.param(Page(body=("Li Wei is the author of the new plan for rail links.",)), id="bio-person-is-the-author"),
     pytest.param(Page(body=(ADVISER,)), id="bio-told-reporters"),
     pytest.param(Page(body=(INQUIRY,)), id="pitch-quote-we-support"),
+    pytest.param(Page(body=("Russia signed a gas supply deal.", "Li Wei is the author of the new plan for rail links. "
+                            "Li Wei was a correspondent in Beijing before joining the ministry.")),
+                 id="bio-match-across-sentences"),
 ]
 
 
