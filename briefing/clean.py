@@ -93,12 +93,15 @@ class _Line:
     heading: bool = False  # a markdown heading or an HTML title
 
 
-def clean_text(text: str, *, markdown: bool = False) -> Cleaned:
+def clean_text(text: str, *, markdown: bool = False, title: str | None = None) -> Cleaned:
     """Strip page debris from ``text`` and find its title and dateline.
 
     Args:
         text: plain text with one paragraph per line or per blank-line block.
         markdown: read ``#`` headings, links and emphasis as Markdown.
+        title: the title the source already gave (a feed entry's): only a line
+            repeating it is taken out, so a one-line dek that reads like a
+            headline stays the body.
     """
     lines = _split(text, markdown)
     published = None
@@ -111,7 +114,7 @@ def clean_text(text: str, *, markdown: bool = False) -> Cleaned:
     _mark_headline_runs(lines)
     _mark_tail(lines)
     _mark_repeats(lines)
-    title = _take_title(lines)
+    title = _take_title(lines) if title is None else _drop_title(lines, title)
     paragraphs = _paragraphs(lines)
     dropped = tuple((ln.reason, ln.text) for ln in lines if ln.reason and ln.reason != "title")
     return Cleaned(title=title, published=published, paragraphs=tuple(paragraphs), dropped=dropped)
@@ -420,6 +423,21 @@ def _take_title(lines: list[_Line]) -> str | None:
         line.reason = "masthead"
     chosen.reason = "title"
     return chosen.text.strip()
+
+
+def _drop_title(lines: list[_Line], title: str) -> str:
+    """Take out the lines before the body that repeat the known ``title``; returns it."""
+    key = _title_key(title)
+    for line in _content(lines):
+        if _is_sentence(line.text) and not line.heading and _title_key(line.text) != key:
+            break
+        if key and _title_key(line.text) == key:
+            line.reason = "title"
+    return title.strip()
+
+
+def _title_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def _paragraphs(lines: list[_Line]) -> list[str]:

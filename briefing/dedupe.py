@@ -69,6 +69,15 @@ def _folded_words(text: str) -> list[str]:
     return _WORDS.findall(text.upper().casefold())
 
 
+def _dedupe_words(article: Article, settings: DedupeSettings) -> list[str]:
+    """The words that identify the text; a headline with a dek (or alone) counts its title too,
+    or every headline-only entry would be one 'text' and two deks of one line would be a few shingles."""
+    words = _folded_words(article.text)
+    if len(words) < 4 * settings.shingle_words:
+        return _folded_words(article.title) + words
+    return words
+
+
 def _fingerprint_of_words(words: list[str]) -> str:
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
@@ -174,7 +183,7 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
     first: dict[tuple[str, ...], int] = {}
     sigs = np.empty((n, settings.num_perm), dtype=np.uint32)
     for i, a in enumerate(articles):
-        words = _folded_words(a.text)  # once, for the fingerprint and the shingles
+        words = _dedupe_words(a, settings)  # once, for the fingerprint and the shingles
         if signatures is None:
             sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
         keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]

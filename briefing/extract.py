@@ -165,7 +165,7 @@ def clean_item(item: RawItem) -> tuple[Cleaned, str | None, datetime | None]:
         text, html_title, html_date = html_to_text(item.body, item.location)
         # one block per extracted paragraph: never re-join them
         return clean_text(_prose(text, item.location).replace("\n", "\n\n")), html_title, html_date
-    return clean_text(_prose(item.body, item.location), markdown=item.kind == "markdown"), None, None
+    return clean_text(_prose(item.body, item.location), markdown=item.kind == "markdown", title=item.title), None, None
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -221,23 +221,32 @@ def _short(title: str) -> str:
 def to_article(item: RawItem, now: datetime) -> Article:
     """Clean ``item`` into an Article first seen at ``now``.
 
+    A fetched page that yields nothing falls back to the feed's own text; an
+    item whose source gave a title (a feed entry, a headline record) is never
+    lost to cleaning: with no body left it is kept as its headline alone, a
+    teaser, because the headline is the story.
+
     Raises:
-        ExtractionError: nothing of the body is left after cleaning.
+        ExtractionError: nothing of the body is left after cleaning and there is no title.
     """
     item = _without_controls(item)
+    if not item.body.strip() and not item.fallback and not _headline(item):
+        raise ExtractionError(item.location, "no title and no text")
+    teaser = item.teaser and item.kind != "html"
     try:
         cleaned, html_title, html_date = clean_item(item)
         if not cleaned.paragraphs:
             raise ExtractionError(item.location, "no body text left after removing page debris")
     except ExtractionError:
-        if not item.fallback:
+        if not item.fallback and not _headline(item):
             raise
-        cleaned, html_title, html_date = clean_text(_prose(item.fallback, item.location)), None, None
-        if not cleaned.paragraphs:
+        cleaned, html_title, html_date = _clean_fallback(item), None, None
+        teaser = item.teaser or not cleaned.paragraphs
+        if not cleaned.paragraphs and not _headline(item):
             raise
     text = cleaned.text
     title = _short(item.title or cleaned.title or html_title or derive_title(cleaned.paragraphs[0]))
-    digest = content_hash(text)
+    digest = content_hash(f"{title}\n\n{text}" if not text else text)
     return Article(
         id=article_id(item.source, digest, item.key),
         source=item.source,
@@ -247,7 +256,22 @@ def to_article(item: RawItem, now: datetime) -> Article:
         content_hash=digest,
         first_seen=now,
         published=item.published or cleaned.published or html_date,
+        teaser=teaser,
     )
+
+
+def _headline(item: RawItem) -> bool:
+    return bool(item.title and re.search(r"[^\W\d_]", item.title))
+
+
+def _clean_fallback(item: RawItem) -> Cleaned:
+    """The feed's own text (a dek), cleaned like any text; empty when there is none."""
+    if not item.fallback:
+        return Cleaned(title=None, published=None, paragraphs=())
+    try:
+        return clean_text(_prose(item.fallback, item.location), title=item.title)
+    except ExtractionError:
+        return Cleaned(title=None, published=None, paragraphs=())
 
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section")

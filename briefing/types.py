@@ -19,7 +19,9 @@ class RawItem:
     within its source when it has one (a feed entry's GUID or canonical link):
     the same key with new content is an update, not a second article.
     ``fallback`` is text to use when ``body`` yields nothing (a feed entry's
-    own text when its fetched page cannot be extracted).
+    own text when its fetched page cannot be extracted). ``teaser``: the text
+    (``body``, or ``fallback`` for a fetched page) is only the feed's short
+    description of a longer article.
     """
 
     source: str
@@ -30,6 +32,7 @@ class RawItem:
     published: datetime | None = None
     key: str | None = None
     fallback: str | None = None
+    teaser: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Article:
 
     ``id`` identifies one version: the same location with other content is
     another article (an edit), the same content again is the same article.
+    ``teaser``: ``text`` is only a feed's short description (a dek, or nothing
+    but the headline) of an article whose full text could not be had; the
+    digest says so rather than pass it off as the article.
     """
 
     id: str
@@ -48,6 +54,7 @@ class Article:
     content_hash: str
     first_seen: datetime
     published: datetime | None = None
+    teaser: bool = False
 
     @property
     def paragraphs(self) -> list[str]:
@@ -110,6 +117,11 @@ class Story:
     def outlets(self) -> int:
         """Independent outlets: sources that wrote their own article (reprints don't count)."""
         return len({a.source for a in self.articles})
+
+    @property
+    def teaser(self) -> bool:
+        """Every report of it is only a feed's headline and dek: the digest says so."""
+        return all(a.teaser for a in self.articles)
 
     @property
     def first_seen(self) -> datetime:

@@ -26,7 +26,7 @@ TOPIC = ROOT / "config" / "topics" / "russia_china.yaml"
 def seeds() -> list[Path]:
     files = sorted(SEEDS.glob("*.txt"))
     if not files:
-        pytest.skip(f"shared seeds not found at {SEEDS}")
+        pytest.fail(f"shared seeds not found at {SEEDS} (CI always has ../shared)")
     return files
 
 

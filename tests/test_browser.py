@@ -113,7 +113,7 @@ def browser() -> Iterator[Browser]:
 def digest_html(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     folder = INBOX if request.param == "inbox" else SEEDS
     if not folder.is_dir() or not any(folder.iterdir()):
-        pytest.skip(f"no articles at {folder}")
+        pytest.fail(f"no articles at {folder} (CI always has ../shared)")
     name = "sample-inbox" if request.param == "inbox" else "seeds"
     return archive_digest(folder, name, tmp_path / "digests")
 

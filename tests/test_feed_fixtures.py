@@ -36,7 +36,7 @@ from briefing.sources.feed import fetch_all
 
 FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
 if not FEEDS.is_dir():
-    pytest.skip(f"shared feed fixtures not found at {FEEDS}", allow_module_level=True)
+    pytest.fail(f"shared feed fixtures not found at {FEEDS} (CI always has ../shared)", pytrace=False)
 
 RSS_PARSER = FEEDS / "rss-parser-fixtures"
 FEED_RS = FEEDS / "feed-rs-fixtures"

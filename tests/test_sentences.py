@@ -28,7 +28,7 @@ def test_reproduces_gold_sentence_lines() -> None:
     """On the BBC set (one sentence per line), at least 98% of lines come back exactly."""
     root = SHARED / "data" / "summarization" / "bbc-news-summary-aligned-100" / "article"
     if not root.is_dir():
-        pytest.skip("shared summarization data not found")
+        pytest.fail(f"shared summarization data not found at {root}")
     total = exact = 0
     for path in sorted(root.rglob("*.txt")):
         for block in path.read_text(encoding="utf-8", errors="replace").split("\n\n")[1:]:

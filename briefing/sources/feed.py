@@ -312,6 +312,16 @@ def _one_line(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value)).strip()[:300]
 
 
+TEASER_WORDS = 120  # what marks an entry's text as a teaser when fetch.teaser_words is 0 (no page fetches)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def word_count(text: str) -> int:
+    """Words, counting Chinese, Japanese and Korean characters (written without spaces) as about 1.5 a word."""
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + round(cjk / 1.5)
+
+
 def is_teaser(text: str, min_words: int) -> bool:
     """A short entry, or one that trails off ("…", "Read more"), is a teaser of a longer page.
 
@@ -319,7 +329,7 @@ def is_teaser(text: str, min_words: int) -> bool:
     """
     if min_words <= 0:
         return False
-    return len(text.split()) < min_words or bool(_TEASER_TAIL.search(text[-80:]))
+    return word_count(text) < min_words or bool(_TEASER_TAIL.search(text[-80:]))
 
 
 # --- one feed, many feeds ----------------------------------------------------------
@@ -371,8 +381,9 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
     # An entry without a link is located in its feed, one anchor per entry, so
     # link-less entries never look like versions of one document.
     location = entry.link or f"{source.feed}#entry-{hashlib.sha256(entry.key.encode()).hexdigest()[:12]}"
-    base = RawItem(source=source.name, location=location, body=text or (title or ""), kind="text",
-                   title=title or None, published=entry.published, key=entry.key)
+    short = is_teaser(text, fetcher.policy.teaser_words or TEASER_WORDS)
+    base = RawItem(source=source.name, location=location, body=text, kind="text",
+                   title=title or None, published=entry.published, key=entry.key, teaser=short)
     wants_page = source.full_text or is_teaser(text, fetcher.policy.teaser_words)
     if not wants_page or not entry.link or not is_http_url(entry.link):
         return base
@@ -386,7 +397,7 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
         return base
     html = _decode_page(page)
     return RawItem(source=source.name, location=location, body=html, kind="html", title=title or None,
-                   published=entry.published, key=entry.key, fallback=text or None)
+                   published=entry.published, key=entry.key, fallback=text or None, teaser=short)
 
 
 def _decode_page(page: Response) -> str:

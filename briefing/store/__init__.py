@@ -66,10 +66,17 @@ def _digest_kinds_and_locks(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX ix_articles_published ON articles (published)"))
 
 
+def _article_teasers(conn: Connection) -> None:
+    """Feed entries kept with only their headline and dek are marked, so a digest can say so."""
+    if "teaser" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
+        conn.execute(text("ALTER TABLE articles ADD COLUMN teaser BOOLEAN DEFAULT FALSE NOT NULL"))
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_digest_kinds_and_locks", _digest_kinds_and_locks),
+    ("0003_article_teasers", _article_teasers),
 ]
 
 
@@ -178,7 +185,7 @@ class Store:
             for a in changed:
                 conn.execute(update(t).where(t.c.id == a.id).values(
                     title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
-                    location=a.location))
+                    location=a.location, teaser=a.teaser))
         return new, changed
 
     def has_articles(self, ids: Iterable[str]) -> set[str]:
@@ -213,7 +220,7 @@ class Store:
         gc.disable()
         try:
             with self._tx() as conn:
-                return [Article(*row) for row in conn.execute(query)]
+                return [Article(*row[:-1], bool(row[-1])) for row in conn.execute(query)]
         finally:
             if enabled:
                 gc.enable()
@@ -414,7 +421,7 @@ _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
 
 def _article_row(a: Article) -> dict[str, Any]:
     return dict(id=a.id, source=a.source, location=a.location, title=a.title, text=a.text,
-                content_hash=a.content_hash, published=a.published, first_seen=a.first_seen)
+                content_hash=a.content_hash, published=a.published, first_seen=a.first_seen, teaser=a.teaser)
 
 
 def _digest(m: Any) -> DigestRecord:

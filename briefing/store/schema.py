@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
-                        TypeDecorator)
+                        TypeDecorator, false)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,6 +58,7 @@ articles = Table(
     Column("content_hash", String(64), nullable=False),
     Column("published", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),
+    Column("teaser", Boolean, nullable=False, default=False, server_default=false()),  # only a feed's dek
     Index("ix_articles_first_seen", "first_seen"),
     Index("ix_articles_published", "published"),
     Index("ix_articles_location", "location"),
