@@ -237,6 +237,9 @@ def to_article(item: RawItem, now: datetime) -> Article:
         cleaned, html_title, html_date = clean_item(item)
         if not cleaned.paragraphs:
             raise ExtractionError(item.location, "no body text left after removing page debris")
+        if item.fallback and len(cleaned.text.split()) < len(item.fallback.split()):
+            # A paywall or consent page ("Subscribe to continue reading") says less than the feed did.
+            raise ExtractionError(item.location, "the page says less than the feed's own text")
     except ExtractionError:
         if not item.fallback and not _headline(item):
             raise

@@ -72,6 +72,15 @@ def test_a_page_that_fails_keeps_the_dek_and_says_teaser() -> None:
                    fallback="Officials said the pact opens routes.", teaser=True)
     article = to_article(item, NOW)
     assert article.text == "Officials said the pact opens routes." and article.teaser
+    paywall = RawItem("f", "https://n.example/2", "<html><body><article><p>Subscribe to continue.</p>"
+                      "</article></body></html>", kind="html", title="Moscow and Beijing sign pact", key="id:2",
+                      fallback="Officials said the pact opens new Arctic routes for both navies.", teaser=True)
+    article = to_article(paywall, NOW)
+    assert article.text == "Officials said the pact opens new Arctic routes for both navies." and article.teaser
+    full = RawItem("f", "https://n.example/3", "<html><body><article><p>" + "Officials in Moscow said. " * 30
+                   + "</p></article></body></html>", kind="html", title="Pact", key="id:3",
+                   fallback="Officials said.", teaser=True)
+    assert not to_article(full, NOW).teaser
 
 
 def test_every_feed_entry_is_stored_and_a_rerun_adds_nothing(httpserver, tmp_path: Path) -> None:
