@@ -29,6 +29,7 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from briefing import language as _language
 from briefing.exceptions import ConfigError
 from briefing.types import Evidence, Relevance
 
@@ -153,26 +154,9 @@ def load_topic(path: Path) -> Topic:
 
 # --- language -----------------------------------------------------------------
 
-_EN_FUNCTION = frozenset("the and of to in a is that for on with said was as by at from it has have be are "
-                         "its their will an not this who which were".split())
-
-
 def detect_language(text: str) -> str:
-    """ISO 639-1 code of ``text``'s language; English is recognised cheaply first.
-
-    Most articles are English, so a function-word count decides them in
-    microseconds; anything else goes to py3langid.
-    """
-    sample = text[:600]
-    if not sample.strip():
-        return "und"
-    tokens = sample.lower().split()
-    ascii_share = len(sample.encode("ascii", "ignore")) / len(sample)
-    if ascii_share > 0.95 and len([w for w in tokens if w in _EN_FUNCTION]) / len(tokens) >= 0.12:
-        return "en"
-    import py3langid
-
-    return str(py3langid.classify(sample)[0])
+    """ISO 639-1 code of ``text``'s language (see ``briefing.language``); kept for callers with one string."""
+    return _language.detect_language(text)
 
 
 # --- scoring ----------------------------------------------------------------------
@@ -240,7 +224,7 @@ def score(title: str, text: str, topic: Topic, *, language: str | None = None) -
     reason, so it can be listed as unscored rather than dropped unseen.
     """
     full = f"{title}\n\n{text}" if title else text
-    lang = language or detect_language(full)
+    lang = language or _language.detect_language(title, text)
     if topic.languages and lang not in topic.languages:
         return Relevance(0.0, False, (), language=lang,
                          reason=f"not scored: language '{lang}' is not covered by the topic")
