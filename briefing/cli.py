@@ -23,7 +23,6 @@ import click
 from briefing.exceptions import BriefingError, ConfigError, ExtractionError
 
 DEFAULT_CONFIG = "config/briefing.yaml"
-BUNDLED_TOPIC = Path(__file__).resolve().parent.parent / "config" / "topics" / "russia_china.yaml"
 
 config_option = click.option(
     "--config", "config_path", envvar="BRIEFING_CONFIG", default=DEFAULT_CONFIG, show_default=True,
@@ -31,8 +30,13 @@ config_option = click.option(
 
 
 def _fail(exc: BriefingError) -> NoReturn:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    _die(str(exc), 2 if isinstance(exc, ConfigError) else 1)
+
+
+def _die(message: str, code: int) -> NoReturn:
+    """One line on stderr, whatever the message held (a YAML mark, a pasted value), then exit."""
+    click.echo("error: " + " ".join(message.split()), err=True)
+    sys.exit(code)
 
 
 class _Group(click.Group):
@@ -84,6 +88,26 @@ def _check_store(config: Any) -> None:
     from briefing.store import Store
 
     Store.for_config(config).close()
+
+
+def _load_checked(config_path: str) -> Any:
+    """The config with its topic and folders checked: every mistake is one line before a flow starts."""
+    from briefing.config import check_config
+
+    config = _load(config_path)
+    try:
+        check_config(config)
+    except ConfigError as exc:
+        _fail(exc)
+    return config
+
+
+def _say_failures(healths: list[Any], sources: int) -> bool:
+    """Each failed source and why, one line each on stderr; True when all ``sources`` failed."""
+    failed = [h for h in healths if h.status == "failed"]
+    for h in failed:
+        click.echo(f"error: source {h.source} failed: {' '.join((h.error or 'no reason given').split())}", err=True)
+    return sources > 0 and len(failed) >= sources
 
 
 def _run_flow(call: Callable[[], Any], progress: bool = False) -> Any:
@@ -140,13 +164,26 @@ def _report(result: Any) -> None:
 def run(config_path: str, progress: bool) -> None:
     """Ingest all sources, then make and deliver the digest; prints the digest's path.
 
+    Exit code 1 when every source failed (each is named on stderr, with why);
+    the digest is still made from what the store holds.
+
     \b
     Example:
       briefing run --config config/briefing.yaml
     """
-    _check_store(_load(config_path))
+    config = _load_checked(config_path)
+    _check_store(config)
     from flows.briefing import briefing_flow
     _report(_run_flow(lambda: briefing_flow(config_path), progress))
+    from briefing.store import Store
+
+    store = Store.for_config(config)  # the ingest's outcome per source, as the digest's footer shows it
+    try:
+        healths = store.source_health([s.name for s in config.sources])
+    finally:
+        store.close()
+    if _say_failures(healths, len(config.sources)):
+        sys.exit(1)
 
 
 @main.command()
@@ -154,15 +191,21 @@ def run(config_path: str, progress: bool) -> None:
 def ingest(config_path: str) -> None:
     """Fetch every source and store the new articles; prints one line per source.
 
+    Exit code 1 when every source failed (each is named on stderr, with why).
+
     \b
     Example:
       briefing ingest --config config/briefing.yaml
     """
-    _check_store(_load(config_path))
+    config = _load_checked(config_path)
+    _check_store(config)
     from flows.ingest import ingest_flow
-    for h in _run_flow(lambda: ingest_flow(config_path)):
+    healths = _run_flow(lambda: ingest_flow(config_path))
+    for h in healths:
         note = f" ({h.error})" if h.error else ""
         click.echo(f"{h.source}: {h.status}, {h.new} new of {h.items}{note}")
+    if _say_failures(healths, len(config.sources) if healths else 0):  # none: another ingest was running
+        sys.exit(1)
 
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -203,7 +246,10 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
       briefing digest --since 2026-11-01T00:00Z --until 2026-11-08T00:00Z --dry-run
       briefing digest --resend 12
     """
-    _check_store(_load(config_path))
+    config = _load_checked(config_path)
+    if since is not None or until is not None:
+        _check_window(config, since, until)
+    _check_store(config)
     if resend_id is not None:
         from flows.digest import resend_flow
         _report(_run_flow(lambda: resend_flow(config_path, resend_id)))
@@ -211,6 +257,17 @@ def digest(config_path: str, since: datetime | None, until: datetime | None, dry
     from flows.digest import digest_flow
     _report(_run_flow(lambda: digest_flow(config_path, since=since, until=until, dry_run=dry_run, send=send),
                       progress))
+
+
+def _check_window(config: Any, since: datetime | None, until: datetime | None) -> None:
+    """A backfill window that ends before it starts is a usage mistake: one line, exit 2, before any flow."""
+    from briefing.digest import explicit_window
+
+    try:
+        explicit_window(since, until, datetime.now(timezone.utc), config.digest.first_window_days,
+                        config.schedule.tz)
+    except ValueError as exc:
+        _die(f"--since/--until: {exc} (times without an offset are in {config.schedule.timezone})", 2)
 
 
 @main.command()
@@ -271,7 +328,8 @@ def serve(config_path: str, cron: str | None, ingest_cron: str | None, port: int
     Example:
       briefing serve --config config/briefing.yaml
     """
-    config = _load(config_path)
+    config = _load_checked(config_path)
+    _check_store(config)
     overrides = {k: v for k, v in {"digest_cron": cron, "ingest_cron": ingest_cron}.items() if v}
     if overrides:
         config = config.model_copy(update={"schedule": config.schedule.model_copy(update=overrides)})
@@ -349,7 +407,8 @@ def feeds_check(config_path: str) -> None:
 # --- stage commands ----------------------------------------------------------
 
 jsonl_option = click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"),
-                            help="JSON Lines input ('-' for stdin): {id, text, title?, url?, source?, published?}.")
+                            help="JSON Lines input ('-' for stdin): {id, text and/or title, url?, source?, "
+                                 "published?}.")
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
 
@@ -397,22 +456,30 @@ def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
         return _Record(f"line {number}", error="not a JSON object")
     rid = str(record.get("id", f"line {number}"))
     text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return _Record(rid, error="no 'text'")
+    if text is not None and not isinstance(text, str):
+        return _Record(rid, error="'text' is not a string")
+    text = text or ""
+    raw_title = record.get("title")
+    title = raw_title.strip() if isinstance(raw_title, str) and raw_title.strip() else None
+    if not text.strip() and title is None:
+        return _Record(rid, error="no 'text' or 'title'")
     try:
         published = parse_datetime(record["published"]) if record.get("published") else None
     except (ValueError, TypeError) as exc:
         return _Record(rid, error=f"bad 'published': {exc}")
     source = str(record.get("source") or "jsonl")
-    title = record.get("title") if isinstance(record.get("title"), str) else None
     location = str(record.get("url") or rid)
     options = {k: v for k, v in record.items() if k not in {"id", "text", "title", "url", "source", "published"}}
     if clean:
         try:
             article = to_article(RawItem(source, location, text, "text", title, published), now)
         except ExtractionError as exc:
-            return _Record(rid, error=exc.message)
+            if text.strip() or title is None:
+                return _Record(rid, error=exc.message)
+            article = _headline(source, location, title, now, published)
         return _Record(rid, article, options)
+    if not text.strip() and title is not None:
+        return _Record(rid, _headline(source, location, title, now, published), options)
     # Already clean text: keep it verbatim; single newlines also separate paragraphs.
     body = text.replace("\r\n", "\n")
     if "\n\n" not in body:
@@ -422,6 +489,16 @@ def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
     return _Record(rid, Article(id=article_id(source, digest), source=source, location=location,
                                 title=title or derive_title(body.split("\n\n")[0]), text=body,
                                 content_hash=digest, first_seen=now, published=published), options)
+
+
+def _headline(source: str, location: str, title: str, now: datetime, published: datetime | None) -> Any:
+    """A record that is only a headline (feeds are full of them): an Article with its title and no text."""
+    from briefing.extract import article_id, content_hash
+    from briefing.types import Article
+
+    digest = content_hash(f"{title}\n\n")  # as to_article hashes a headline alone: two headlines, two articles
+    return Article(id=article_id(source, digest), source=source, location=location, title=title, text="",
+                   content_hash=digest, first_seen=now, published=published, teaser=True)
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -452,17 +529,23 @@ def _iso(value: datetime | None) -> str | None:
 @paths_argument
 @jsonl_option
 def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
-    """Clean files (or records) and print id, path, title, published, text as JSON Lines.
+    """Clean files (or records) and print id, path, title, published, lang, text as JSON Lines.
+
+    A record needs a "text" or a "title": a headline alone is a document.
 
     \b
     Examples:
       briefing extract ../shared/seeds/*.txt
       briefing extract examples/inbox
-      echo '{"id": "a", "text": "..."}' | briefing extract --jsonl -
+      briefing extract --jsonl examples/extract.jsonl
+      echo '{"id": "a", "title": "Xi meets Putin"}' | briefing extract --jsonl -
     """
+    from briefing.relevance import detect_language
+
     _per_document(paths, jsonl, True, lambda r: {
         "path": r.article.location, "title": r.article.title,
-        "published": _iso(r.article.published), "text": r.article.text})
+        "published": _iso(r.article.published),
+        "lang": detect_language(f"{r.article.title}\n\n{r.article.text}"), "text": r.article.text})
 
 
 @main.command()
@@ -477,14 +560,15 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
     \b
     Examples:
       briefing relevance ../shared/seeds/*.txt
-      briefing relevance --topic config/topics/russia_china.yaml --jsonl articles.jsonl
+      briefing relevance --topic config/topics/russia_china.yaml --jsonl examples/relevance.jsonl
     """
     from dataclasses import asdict
 
     from briefing.relevance import load_topic, score
 
     if topic_path is None:
-        topic_path = _load(config_path).topic if Path(config_path).exists() else BUNDLED_TOPIC
+        from briefing.config import bundled_topic
+        topic_path = _load(config_path).topic if Path(config_path).exists() else bundled_topic()
     try:
         topic = load_topic(topic_path)
     except ConfigError as exc:
@@ -513,7 +597,7 @@ def summarize(paths: tuple[Path, ...], jsonl: Any, sentences: int) -> None:
     \b
     Examples:
       briefing summarize --sentences 2 ../shared/seeds/*.txt
-      briefing summarize --jsonl articles.jsonl
+      briefing summarize --jsonl examples/summarize.jsonl
     """
     from briefing.summarize import summarize as summarize_articles
 
@@ -541,7 +625,7 @@ def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, sa
     \b
     Examples:
       briefing dedupe examples/inbox
-      briefing dedupe --jsonl articles.jsonl
+      briefing dedupe --jsonl examples/dedupe.jsonl
     """
     from briefing.config import DedupeConfig
     from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups

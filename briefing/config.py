@@ -5,13 +5,17 @@ keys joined by ``__``, e.g. ``BRIEFING_DIGEST__MAX_STORIES=10``; values are
 read as YAML, so ``BRIEFING_EMAIL__TO='[a@x.org]'`` works). Relative paths
 resolve against the config file's folder, so a config means the same thing
 from any working directory. Every failure is one ``ConfigError`` that names
-the file and the key.
+the file (or the environment variable) and the key. A config may hold only
+``sources:``: everything else has a default, the topic being the bundled
+Russia–China lexicon. ``check_config`` looks at what the values point to
+(the topic file, the folders) before a run starts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,8 +24,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from briefing.exceptions import ConfigError
+from briefing.urls import is_http_url
 
 ENV_PREFIX = "BRIEFING_"
+TOPIC_NAME = "russia_china.yaml"
+# The one copy of the bundled topic in a checkout; a wheel carries it as briefing/topics/ (pyproject.toml).
+REPO_TOPIC = Path(__file__).resolve().parent.parent / "config" / "topics" / TOPIC_NAME
+
+
+def bundled_topic() -> Path:
+    """The Russia–China topic that ships with Briefing: inside the installed package, else in the checkout."""
+    packaged = Path(str(resources.files("briefing") / "topics" / TOPIC_NAME))
+    return packaged if packaged.is_file() else REPO_TOPIC
 
 
 class _Model(BaseModel):
@@ -35,6 +49,13 @@ class SourceConfig(_Model):
     folder: Path | None = None
     feed: str | None = None
     full_text: bool = False
+
+    @field_validator("feed")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not is_http_url(url.strip()):
+            raise ValueError(f"not an http(s) URL with a host: {url!r}")
+        return url.strip() if url is not None else None
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:
@@ -60,6 +81,8 @@ class FetchConfig(_Model):
     suspend_hours: float = Field(default=24, ge=0)  # how long a suspended feed rests between tries
     teaser_words: int = Field(default=120, ge=0)  # entries shorter than this get their page fetched
     allow_private_hosts: bool = False  # follow feed links to loopback/private addresses
+    host_failures: int = Field(default=3, ge=1)  # failures to resolve/connect in a row before a host is skipped
+    run_budget: float = Field(default=600, gt=0)  # seconds of fetching per run; later page fetches are skipped
 
 
 class DedupeConfig(_Model):
@@ -137,7 +160,7 @@ class Config(_Model):
     store_url: str | None = None
     archive_dir: Path = Path("digests")
     sources: list[SourceConfig] = Field(default_factory=list)
-    topic: Path = Path("topics/russia_china.yaml")
+    topic: Path = Field(default_factory=bundled_topic)  # absolute, so it is not resolved against the config
     digest: DigestConfig = DigestConfig()
     email: EmailConfig | None = None
     fetch: FetchConfig = FetchConfig()
@@ -174,44 +197,96 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=str(path)) from exc
+        raise ConfigError(f"not valid YAML: {_one_line(exc)}", path=str(path)) from exc
     if not isinstance(raw, dict):
         raise ConfigError("the file must hold a mapping of keys", path=str(path))
-    raw = _apply_env(raw, environ, str(path))
-    raw = _with_feeds_file(raw, path)
+    raw, from_env = _apply_env(raw, environ)
+    own = len(raw["sources"]) if isinstance(raw.get("sources"), list) else 0
+    raw, feeds_path = _with_feeds_file(raw, path)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or None
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        message = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(message + more, path=str(path), key=key) from exc
+        message = err["msg"].removeprefix("Value error, ") + more
+        raise _blame(tuple(err["loc"]), message, str(path), from_env, own, feeds_path) from exc
     return _resolve(config, path.resolve().parent).model_copy(update={"path": path.resolve()})
 
 
-def _with_feeds_file(raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Append the sources listed in ``feeds_file`` (if it exists) to the config's own."""
+def key_name(loc: Sequence[str | int]) -> str:
+    """``('sources', 0, 'folder')`` → ``sources[0].folder``, as a reader writes it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _blame(loc: tuple[str | int, ...], message: str, path: str, from_env: dict[tuple[str, ...], str],
+           own: int, feeds_path: Path | None) -> ConfigError:
+    """The error at ``loc``, named where its value came from: a variable, the feeds file, or the config."""
+    for keys, name in from_env.items():
+        if tuple(str(p) for p in loc[:len(keys)]) == keys:
+            rest = loc[len(keys):]
+            return ConfigError(message, path=f"environment variable {name}",
+                               key=key_name(loc) if rest else None)
+    if feeds_path is not None and len(loc) > 1 and loc[0] == "sources" and isinstance(loc[1], int) \
+            and loc[1] >= own:
+        return ConfigError(message, path=str(feeds_path), key=key_name(("sources", loc[1] - own, *loc[2:])))
+    return ConfigError(message, path=path, key=key_name(loc) or None)
+
+
+def check_config(config: Config) -> None:
+    """What the values point to, before a run starts: the topic file, each folder.
+
+    ``load_config`` checks the values themselves (types, ranges, feed URLs);
+    this checks the file system, so a missing folder is one line now rather
+    than a failed source at the end of an ingest.
+
+    Raises:
+        ConfigError: the first mistake, naming the file and the key.
+    """
+    from briefing.relevance import load_topic  # the lexicon's own checks (its keys, weights, languages)
+
+    where = str(config.path) if config.path else None
+    if not config.topic.is_file():
+        problem = "is a folder, not a file" if config.topic.is_dir() else "not found"
+        raise ConfigError(f"topic file {problem}: {config.topic}", path=where, key="topic")
+    load_topic(config.topic)
+    for i, source in enumerate(config.sources):
+        folder = source.folder
+        if folder is None:
+            continue
+        key = key_name(("sources", i, "folder"))
+        if not folder.exists():
+            raise ConfigError(f"folder not found: {folder}", path=where, key=key)
+        if not folder.is_dir():
+            raise ConfigError(f"not a folder: {folder}", path=where, key=key)
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise ConfigError(f"folder not readable: {folder}", path=where, key=key)
+
+
+def _with_feeds_file(raw: dict[str, Any], path: Path) -> tuple[dict[str, Any], Path | None]:
+    """Append the sources listed in ``feeds_file`` (if it exists) to the config's own; and that file."""
     feeds_path = Path(str(raw.get("feeds_file") or "feeds.yaml")).expanduser()
     if not feeds_path.is_absolute():
         feeds_path = path.resolve().parent / feeds_path
     if not feeds_path.exists():
-        return raw
+        return raw, None
     try:
         extra = yaml.safe_load(feeds_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read feeds file: {exc}", path=str(feeds_path)) from exc
+        raise ConfigError(f"cannot read feeds file: {_one_line(exc)}", path=str(feeds_path)) from exc
     sources = extra.get("sources", []) if isinstance(extra, dict) else None
     if not isinstance(sources, list):
         raise ConfigError("must hold a list under 'sources'", path=str(feeds_path), key="sources")
     own = raw.get("sources") or []
     if not isinstance(own, list):
-        return raw
-    return {**raw, "sources": [*own, *sources]}
+        return raw, None
+    return {**raw, "sources": [*own, *sources]}, feeds_path
 
 
-def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> dict[str, Any]:
-    """Overlay ``BRIEFING_A__B=value`` onto ``raw['a']['b']``.
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Overlay ``BRIEFING_A__B=value`` onto ``raw['a']['b']``; also say which keys each variable set.
 
     Only names whose first part is a config key count: other ``BRIEFING_*``
     variables (the SMTP password, ``BRIEFING_CONFIG``) are not config keys.
@@ -220,6 +295,7 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> di
     title such as ``No: weekly`` stays text.
     """
     out = dict(raw)
+    from_env: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
@@ -233,15 +309,20 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str], path: str) -> di
             else:
                 parsed = None if stripped in ("", "null", "~") else value
         except yaml.YAMLError as exc:
-            raise ConfigError(f"environment variable {name} is not valid YAML: {exc}",
-                              path=path, key=".".join(keys)) from exc
+            raise ConfigError(f"not valid YAML: {_one_line(exc)}", path=f"environment variable {name}") from exc
         node = out
         for key in keys[:-1]:
             child = node.get(key)
             node[key] = dict(child) if isinstance(child, dict) else {}
             node = node[key]
         node[keys[-1]] = parsed
-    return out
+        from_env[tuple(keys)] = name
+    return out, from_env
+
+
+def _one_line(exc: Exception) -> str:
+    """PyYAML's messages span lines (the mark, a caret); a config error is one line."""
+    return " ".join(str(exc).split())
 
 
 def _resolve(config: Config, base: Path) -> Config:

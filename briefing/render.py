@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -166,12 +165,18 @@ def _write(path: Path, content: str) -> None:
 
 
 def _write_bytes(path: Path, content: bytes) -> None:
-    """Whole or not at all: a temp file renamed into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Whole or not at all: a temp file renamed into place.
+
+    The temp file is created with mode 0666 less the umask (as ``open()``
+    would), not ``mkstemp``'s 0600, so a web server or colleague can read the
+    archive; reading the umask instead would briefly change it for every thread.
+    """
+    tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -98,7 +98,9 @@ def serve_all(config: Config, port: int = 4200) -> None:
     deployments = build_deployments(config)
     # Read by each served run's process when it defines the flows (runs start in subprocesses).
     os.environ["PREFECT_FLOWS_DEFAULT_RETRIES"] = str(config.schedule.retries)
-    os.environ["PREFECT_FLOWS_DEFAULT_RETRY_DELAY_SECONDS"] = str(config.schedule.retry_delay_seconds)
+    # Whole seconds: a served run copies this into its policy's `retry_delay`, an int field ("300.0"
+    # would make pydantic warn on every run).
+    os.environ["PREFECT_FLOWS_DEFAULT_RETRY_DELAY_SECONDS"] = str(round(config.schedule.retry_delay_seconds))
     if PREFECT_API_URL.value():
         serve(*deployments)
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -57,16 +59,18 @@ def test_extract_seeds_prints_one_object_per_file_in_input_order(seeds: list[Pat
     assert len(out) == 5
     assert [o["id"] for o in out] == [str(p) for p in ordered]
     for o in out:
-        assert set(o) == {"id", "path", "title", "published", "text"}
+        assert set(o) == {"id", "path", "title", "published", "lang", "text"}
+        assert o["lang"] == "en"
         assert o["path"] == o["id"]
         assert o["title"].strip() and o["text"].strip()
         assert o["published"] is None or isinstance(o["published"], str)
 
 
 def test_extract_jsonl_bad_records_become_errors_in_place() -> None:
-    """A non-JSON line and a record without text become {"id", "error"} in place, and the exit code is 1."""
+    """A non-JSON line and a record with neither text nor title become {"id", "error"} in place; exit code 1."""
     good = {"id": "good", "title": "Gas talks", "text": "Russia and China resumed gas talks on Monday."}
-    result = run("extract", "--jsonl", "-", input=jsonl(good, "this is not json", {"id": "no-text", "title": "x"}))
+    result = run("extract", "--jsonl", "-", input=jsonl(good, "this is not json",
+                                                        {"id": "no-text", "text": " ", "title": ""}))
     assert result.exit_code == 1
     out = objects(result)
     assert [o["id"] for o in out] == ["good", "line 2", "no-text"]
@@ -181,6 +185,150 @@ def test_dedupe_reports_bad_records_and_exits_1() -> None:
     [out] = objects(result)
     assert out["stories"] == [["a"]] and out["duplicates"] == []
     assert [e["id"] for e in out["errors"]] == ["line 2"]
+
+
+# --- a headline alone is a document (STAGE-CLI) ----------------------------------------------------------
+
+HEADLINE = {"id": "headline", "title": "Xi Jinping and Vladimir Putin sign gas deal in Moscow"}
+BODY = {"id": "body", "text": "Heavy rain closed the coast road on Monday. Crews cleared it by the evening."}
+
+
+def test_a_headline_alone_goes_through_every_stage() -> None:
+    """A record with a title and no text is a document for extract, relevance, summarize and dedupe: no error."""
+    records = jsonl(HEADLINE, BODY)
+    extracted = run("extract", "--jsonl", "-", input=records)
+    assert extracted.exit_code == 0, extracted.stdout
+    headline, body = objects(extracted)
+    assert (headline["id"], headline["title"], headline["text"], headline["lang"]) == (
+        "headline", HEADLINE["title"], "", "en")
+    assert body["text"] == BODY["text"]
+
+    scored = run("relevance", "--topic", TOPIC, "--jsonl", "-", input=records)
+    assert scored.exit_code == 0, scored.stdout
+    headline, body = objects(scored)
+    assert headline["relevant"] is True and {e["where"] for e in headline["evidence"]} >= {"title"}
+    assert body["relevant"] is False
+
+    summaries = run("summarize", "--jsonl", "-", input=records)
+    assert summaries.exit_code == 0, summaries.stdout
+    headline, body = objects(summaries)
+    assert headline == {"id": "headline", "summary": []}  # verbatim sentences only: a headline has none
+    assert body["summary"] and all(sent in BODY["text"] for sent in body["summary"])
+
+    grouped = run("dedupe", "--jsonl", "-", input=records + jsonl({**HEADLINE, "id": "other", "title": "Storm ends"}))
+    assert grouped.exit_code == 0, grouped.stdout
+    [out] = objects(grouped)
+    assert sorted(i for story in out["stories"] for i in story) == ["body", "headline", "other"]
+    assert out["duplicates"] == []  # two headlines with no text are not one text
+
+
+def test_extract_lang_names_russian_and_chinese() -> None:
+    result = run("extract", "--jsonl", "-", input=jsonl(
+        {"id": "ru", "text": "Россия и Китай договорились расширить торговлю зерном через новый мост."},
+        {"id": "zh", "text": "中俄两国同意通过新大桥扩大粮食贸易，首批列车将于下月发车。"}))
+    assert result.exit_code == 0, result.stdout
+    assert [o["lang"] for o in objects(result)] == ["ru", "zh"]
+
+
+# --- the README's stage commands, on examples/ ----------------------------------------------------------
+
+def readme_stage_lines() -> list[str]:
+    """The README's `.venv/bin/briefing <stage>` lines, as written (comments included)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    return [line for block in blocks for line in block.splitlines()
+            if re.match(r"\.venv/bin/briefing (extract|relevance|summarize|dedupe)\b", line)]
+
+
+def test_readme_names_every_example_file() -> None:
+    """Each stage command has a line in the README, and each examples/*.jsonl is used by one."""
+    lines = readme_stage_lines()
+    assert {line.split()[1] for line in lines} == {"extract", "relevance", "summarize", "dedupe"}
+    examples = sorted(p.name for p in (ROOT / "examples").glob("*.jsonl"))
+    assert examples == ["dedupe.jsonl", "extract.jsonl", "relevance.jsonl", "summarize.jsonl"]
+    for name in examples:
+        assert any(f"examples/{name}" in line for line in lines), name
+        records = [json.loads(line) for line in (ROOT / "examples" / name).read_text(encoding="utf-8").splitlines()]
+        assert any(not r.get("text") and r.get("title") for r in records), f"{name}: no headline-only record"
+
+
+@pytest.mark.parametrize("line", readme_stage_lines())
+def test_readme_stage_command_runs_as_written(line: str) -> None:
+    """The line runs from the checkout (its `.venv/bin/` being this interpreter's): JSON Lines, exit 0, no errors."""
+    command = str(Path(sys.executable).parent) + "/" + line.removeprefix(".venv/bin/")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_")}
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = [json.loads(row) for row in proc.stdout.splitlines()]
+    assert out and all(isinstance(o, dict) and "error" not in o and "errors" not in o for o in out)
+    match = re.search(r"--jsonl (\S+)", line)
+    if not match:
+        return
+    records = [json.loads(row) for row in (ROOT / match.group(1)).read_text(encoding="utf-8").splitlines()]
+    ids = [r["id"] for r in records]
+    if line.split()[1] == "dedupe":
+        [groups] = out
+        assert sorted(i for story in groups["stories"] for i in story) == sorted(ids)
+        assert groups["duplicates"], "the example's reprint is not found"
+    else:
+        assert [o["id"] for o in out] == ids
+    if line.split()[1] == "summarize":
+        texts = {r["id"]: r.get("text", "") for r in records}
+        assert all(sent in texts[o["id"]] for o in out for sent in o["summary"])
+
+
+# --- flow commands: how a run went ------------------------------------------------------------------------
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.usefixtures("prefect_server")
+@pytest.mark.parametrize("command", ["ingest", "run"])
+def test_every_source_failing_exits_1_naming_each(tmp_path: Path, command: str) -> None:
+    """When every source failed, `ingest` and `run` exit 1 with one stderr line per source and its reason."""
+    from prefect.settings import PREFECT_API_URL
+
+    port = closed_port()
+    (tmp_path / "briefing.yaml").write_text(
+        f"sources:\n  - {{name: dead-a, feed: 'http://127.0.0.1:{port}/a.xml'}}\n"
+        f"  - {{name: dead-b, feed: 'http://127.0.0.1:{port}/b.xml'}}\nfetch: {{retries: 0}}\n", encoding="utf-8")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_")},
+           "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    proc = subprocess.run([str(Path(sys.executable).parent / "briefing"), command, "--config", "briefing.yaml"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    failures = [line for line in proc.stderr.splitlines() if line.startswith("error: source ")]
+    assert [line.split()[2] for line in failures] == ["dead-a", "dead-b"]
+    assert all("failed: " in line and "Connect" in line for line in failures), failures
+
+
+def test_serve_gives_prefect_whole_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served runs read the retry delay as whole seconds, so Prefect's int `retry_delay` serializes without warning."""
+    import flows.deployments as deployments
+    from briefing.config import load_config
+
+    monkeypatch.setenv("PREFECT_FLOWS_DEFAULT_RETRIES", "0")  # restored after the test: serve_all sets both
+    monkeypatch.setenv("PREFECT_FLOWS_DEFAULT_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setattr(deployments, "serve", lambda *d: None)
+    monkeypatch.setattr(deployments, "PREFECT_API_URL", type("S", (), {"value": staticmethod(lambda: "http://x/api")}))
+    deployments.serve_all(load_config(ROOT / "config" / "briefing.yaml"))
+    delay = os.environ["PREFECT_FLOWS_DEFAULT_RETRY_DELAY_SECONDS"]
+    probe = ("import warnings\n"
+             "from prefect.client.schemas.objects import FlowRunPolicy\n"
+             "from flows.digest import digest_flow\n"
+             "policy = FlowRunPolicy(); policy.retry_delay = digest_flow.retry_delay_seconds  # as a served run does\n"
+             "with warnings.catch_warnings(record=True) as caught:\n"
+             "    warnings.simplefilter('always')\n"
+             "    policy.model_dump(mode='json')\n"
+             "print([str(w.message) for w in caught])\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PREFECT_FLOWS_DEFAULT_RETRY_DELAY_SECONDS": delay}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (delay, proc.stdout.strip().splitlines()[-1]) == ("300", "[]")
 
 
 # --- usage and docs -------------------------------------------------------------------------

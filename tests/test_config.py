@@ -1,4 +1,5 @@
-"""load_config: the shipped file, path resolution, env overrides, and errors that name file and key."""
+"""load_config and check_config: the shipped file, defaults, path resolution, env overrides, and errors that
+name the file (or the variable) and the key."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from briefing.config import Config, load_config
+from briefing.config import Config, bundled_topic, check_config, key_name, load_config
 from briefing.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,13 +132,14 @@ def test_default_environ_is_os_environ(example: Path, monkeypatch: pytest.Monkey
     ("digest: {max_stories: lots}\n", {}, "digest.max_stories"),
     ("digest: {max_stories: 0}\n", {}, "digest.max_stories"),
     ("digest: {colour: red}\n", {}, "digest.colour"),
-    ("sources:\n  - {name: a, folder: x, feed: 'https://example.org/rss'}\n", {}, "sources.0"),
-    ("sources:\n  - {name: a, folder: x}\n  - {name: b}\n", {}, "sources.1"),
+    ("sources:\n  - {name: a, folder: x, feed: 'https://example.org/rss'}\n", {}, "sources[0]"),
+    ("sources:\n  - {name: a, folder: x}\n  - {name: b}\n", {}, "sources[1]"),
+    ("sources:\n  - {name: a, feed: 'ftp://example.org/rss'}\n", {}, "sources[0].feed"),
+    ("sources:\n  - {name: a, feed: 'https:///rss'}\n", {}, "sources[0].feed"),
+    ("sources:\n  - {name: a, feed: 'example.org/rss'}\n", {}, "sources[0].feed"),
     ("email: {sender: a@example.org, to: [b@example.org], security: tls}\n", {}, "email.security"),
-    ("", {"BRIEFING_DIGEST__MAX_STORIES": "lots"}, "digest.max_stories"),
-    ("", {"BRIEFING_DIGEST__MAX_STORIES": "[unclosed"}, "digest.max_stories"),
 ], ids=["unknown-key", "wrong-type", "out-of-range", "unknown-nested-key", "folder-and-feed",
-        "neither-folder-nor-feed", "bad-literal", "env-wrong-type", "env-bad-yaml"])
+        "neither-folder-nor-feed", "feed-not-http", "feed-without-host", "feed-without-scheme", "bad-literal"])
 def test_bad_values_name_file_and_key(tmp_path: Path, text: str, environ: dict[str, str], key: str) -> None:
     """A wrong key or value raises ConfigError (a ValueError) whose str names the file and the dotted key."""
     path = write(tmp_path, text)
@@ -202,7 +204,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(("text", "key"), [
     ("digest: {max_stories: lots}\n", "digest.max_stories"),
-    ("sources:\n  - {name: a, folder: x, feed: 'https://example.org/rss'}\n", "sources.0"),
+    ("sources:\n  - {name: a, folder: x, feed: 'https://example.org/rss'}\n", "sources[0]"),
 ], ids=["wrong-type", "folder-and-feed"])
 def test_cli_bad_config_exits_2_with_one_line(tmp_path: Path, text: str, key: str) -> None:
     """`briefing ingest --config bad` exits 2 before any flow runs, with one stderr line naming key and file."""
@@ -228,3 +230,121 @@ def test_env_plain_values_stay_text(tmp_path: Path) -> None:
     config = load_config(path, environ={"BRIEFING_DIGEST__TITLE": "No: weekly",
                                         "BRIEFING_DIGEST__SEND_EMPTY": "true", "BRIEFING_EMAIL": "null"})
     assert config.digest.title == "No: weekly" and config.digest.send_empty is True and config.email is None
+
+
+# --- environment variables are named, not the file ------------------------------------------------------
+
+@pytest.mark.parametrize(("environ", "variable", "key", "message"), [
+    ({"BRIEFING_DIGEST__MAX_STORIES": "lots"}, "BRIEFING_DIGEST__MAX_STORIES", None, "valid integer"),
+    ({"BRIEFING_DIGEST__MAX_STORIES": "[unclosed"}, "BRIEFING_DIGEST__MAX_STORIES", None, "not valid YAML"),
+    ({"BRIEFING_DIGEST": "{max_stories: 0}"}, "BRIEFING_DIGEST", "digest.max_stories", "greater than or equal"),
+    ({"BRIEFING_DIGEST__COLOUR": "red"}, "BRIEFING_DIGEST__COLOUR", None, "Extra inputs"),
+], ids=["wrong-type", "bad-yaml", "inside-a-mapping", "unknown-key"])
+def test_a_bad_variable_is_blamed_on_the_variable(example: Path, environ: dict[str, str], variable: str,
+                                                  key: str | None, message: str) -> None:
+    """A wrong value from BRIEFING_* names that variable (and the key inside it), never the config file."""
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(example, environ=environ)
+    err = info.value
+    assert (err.path, err.key) == (f"environment variable {variable}", key)
+    assert str(err).startswith(f"config error in environment variable {variable}")
+    assert str(example) not in str(err) and "\n" not in str(err)
+
+
+def test_a_bad_value_in_the_file_is_still_the_files(example: Path) -> None:
+    """With variables set for other keys, a mistake in the file is named in the file."""
+    path = example.with_name("bad.yaml")
+    path.write_text("digest: {max_stories: lots}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={"BRIEFING_DIGEST__TITLE": "Weekly", "BRIEFING_STATE_DIR": "/tmp/x"})
+    assert (info.value.path, info.value.key) == (str(path), "digest.max_stories")
+
+
+def test_a_bad_feed_in_the_feeds_file_names_that_file(tmp_path: Path) -> None:
+    """Sources from feeds.yaml are numbered and named in feeds.yaml, not in the config."""
+    path = write(tmp_path, "sources:\n  - {name: a, folder: x}\n")
+    feeds = path.with_name("feeds.yaml")
+    feeds.write_text("sources:\n  - {name: f1, feed: 'https://e.org/rss'}\n  - {name: f2, feed: 'gopher://e.org'}\n",
+                     encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert (info.value.path, info.value.key) == (str(feeds), "sources[1].feed")
+
+
+def test_invalid_yaml_is_one_line(tmp_path: Path) -> None:
+    """PyYAML's message spans lines; the ConfigError holds it on one."""
+    path = write(tmp_path, "digest: [unclosed\nsources: {\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert "\n" not in str(info.value) and "line" in str(info.value)
+
+
+def test_key_names_read_as_written() -> None:
+    assert key_name(("sources", 0, "folder")) == "sources[0].folder"
+    assert key_name(("digest", "max_stories")) == "digest.max_stories"
+    assert key_name(()) == ""
+
+
+# --- defaults: a config of only sources -------------------------------------------------------------------
+
+def test_a_config_of_only_sources_gets_the_bundled_topic(tmp_path: Path) -> None:
+    """With no `topic:` the bundled Russia–China topic is used, not a topics/ folder beside the config."""
+    path = write(tmp_path, "sources:\n  - {name: a, folder: inbox}\n")
+    config = load_config(path, environ={})
+    assert config.topic == bundled_topic() and config.topic.is_file()
+    assert config.topic.parent != path.parent / "topics"
+    assert (config.state_dir, config.archive_dir) == (path.parent / ".briefing", path.parent / "digests")
+
+
+def test_the_bundled_topic_in_a_checkout_is_the_config_one() -> None:
+    """From the checkout (editable install) the bundled topic is config/topics/: one copy to edit."""
+    assert bundled_topic() == ROOT / "config" / "topics" / "russia_china.yaml"
+
+
+def test_a_topic_named_in_the_config_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "topic: mine.yaml\n")
+    assert load_config(path, environ={}).topic == path.parent / "mine.yaml"
+
+
+# --- check_config: what the values point to --------------------------------------------------------------
+
+@pytest.fixture
+def inbox_config(tmp_path: Path) -> Path:
+    (tmp_path / "conf" / "inbox").mkdir(parents=True)
+    return write(tmp_path, "sources:\n  - {name: a, folder: inbox}\n  - {name: f, feed: 'https://e.org/rss'}\n")
+
+
+def test_check_config_passes_a_good_config(inbox_config: Path) -> None:
+    check_config(load_config(inbox_config, environ={}))
+    check_config(load_config(ROOT / "config" / "briefing.yaml", environ={}))
+
+
+@pytest.mark.parametrize(("setup", "key", "message"), [
+    (lambda d: (d / "inbox").rmdir(), "sources[0].folder", "folder not found: {d}/inbox"),
+    (lambda d: ((d / "inbox").rmdir(), (d / "inbox").write_text("x")), "sources[0].folder", "not a folder: {d}/inbox"),
+], ids=["folder-missing", "folder-is-a-file"])
+def test_check_config_names_a_bad_folder(inbox_config: Path, setup, key: str, message: str) -> None:
+    """A folder source that does not exist (or is a file) is a ConfigError at its key, naming the config."""
+    config = load_config(inbox_config, environ={})
+    setup(inbox_config.parent)
+    with pytest.raises(ConfigError) as info:
+        check_config(config)
+    assert (info.value.path, info.value.key) == (str(inbox_config), key)
+    assert message.format(d=inbox_config.parent) in str(info.value)
+
+
+def test_check_config_names_a_missing_topic(tmp_path: Path) -> None:
+    path = write(tmp_path, "topic: topics/gone.yaml\n")
+    with pytest.raises(ConfigError, match="topic file not found") as info:
+        check_config(load_config(path, environ={}))
+    assert (info.value.path, info.value.key) == (str(path), "topic")
+    assert str(path.parent / "topics" / "gone.yaml") in str(info.value)
+
+
+def test_check_config_names_a_bad_topic_file(tmp_path: Path) -> None:
+    """A topic file that reads but is wrong is named itself: the mistake is in it."""
+    path = write(tmp_path, "topic: t.yaml\n")
+    (path.parent / "t.yaml").write_text("threshold: high\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        check_config(load_config(path, environ={}))
+    assert info.value.path == str(path.parent / "t.yaml")
