@@ -540,12 +540,12 @@ def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
       briefing extract --jsonl examples/extract.jsonl
       echo '{"id": "a", "title": "Xi meets Putin"}' | briefing extract --jsonl -
     """
-    from briefing.relevance import detect_language
+    from briefing.language import detect_language
 
     _per_document(paths, jsonl, True, lambda r: {
         "path": r.article.location, "title": r.article.title,
         "published": _iso(r.article.published),
-        "lang": detect_language(f"{r.article.title}\n\n{r.article.text}"), "text": r.article.text})
+        "lang": detect_language(r.article.title, r.article.text), "text": r.article.text})
 
 
 @main.command()
