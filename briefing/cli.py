@@ -110,12 +110,30 @@ def _say_failures(healths: list[Any], sources: int) -> bool:
     return sources > 0 and len(failed) >= sources
 
 
-def _run_flow(call: Callable[[], Any], progress: bool = False) -> Any:
+def _run_flow(call: Callable[[], Any], progress: bool = False, stop_on_signals: bool = True) -> Any:
+    """Run a flow; SIGTERM/SIGINT stop it within seconds, exit status 128 + signal (see ``briefing.stopping``).
+
+    ``stop_on_signals=False`` leaves signals to Prefect (``serve``: its runner shuts down gracefully,
+    letting the runs in flight finish).
+    """
+    import contextlib
+    import signal
+
+    from briefing.stopping import stop_on_signals as stopping
+
     _prefect_env()
-    try:
-        return _with_progress(call) if progress else call()
-    except BriefingError as exc:
-        _fail(exc)
+    with stopping() if stop_on_signals else contextlib.nullcontext() as stop:
+        try:
+            return _with_progress(call) if progress else call()
+        except BriefingError as exc:
+            _fail(exc)
+        except BaseException as exc:
+            code = stop.exit_code(exc) if stop is not None else None
+            if code is None or isinstance(exc, SystemExit):
+                raise
+            click.echo(f"stopped by {signal.Signals(code - 128).name}: what the run had stored is kept, "
+                       "and the next run goes on from there", err=True)
+            sys.exit(code)
 
 
 def _with_progress(call: Callable[[], Any]) -> Any:
@@ -334,7 +352,7 @@ def serve(config_path: str, cron: str | None, ingest_cron: str | None, port: int
     if overrides:
         config = config.model_copy(update={"schedule": config.schedule.model_copy(update=overrides)})
     from flows.deployments import serve_all
-    _run_flow(lambda: serve_all(config, port))
+    _run_flow(lambda: serve_all(config, port), stop_on_signals=False)
 
 
 # --- feeds -----------------------------------------------------------------------

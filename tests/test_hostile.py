@@ -280,7 +280,8 @@ def test_flows_go_on_past_every_hostile_source(httpserver, tmp_path: Path, secre
     doc = lxml.html.fromstring(html)
     assert not doc.xpath("//script|//iframe|//object|//embed")
     hrefs = doc.xpath("//@href")
-    assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    # Every story with a web link here is a copy of an inbox file (the inbox copy is kept), so there may be none.
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
     assert not [a for el in doc.iter() if isinstance(el.tag, str) for a in el.attrib if a.startswith("on")]
     for out in (html, text):
         assert "javascript:" not in out and "data:text" not in out and secret.read_text() not in out

@@ -6,6 +6,12 @@ deadline per request (a trickling server cannot hold the run), a redirect
 limit, a size cap and gzip. Conditional GET with the stored ETag and
 Last-Modified makes an unchanged feed cost one 304 and no parsing.
 
+Dead hosts cost a lookup, not the run: each host is looked up once per run
+(in a daemon thread, so a resolver that hangs cannot hold the run's end), a
+host that fails to resolve or connect ``host_failures`` times in a row is not
+tried again this run, and page fetches stop once ``run_budget`` is spent. A
+page not fetched leaves its entry with the feed's own text.
+
 Retries live here, in one place (not also as Prefect task retries): timeouts,
 5xx and 429 are retried with exponential backoff, honouring ``Retry-After``;
 anything else fails at once. Every failure becomes a one-line reason in the
@@ -23,18 +29,21 @@ import asyncio
 import calendar
 import email.utils
 import hashlib
+import ipaddress
 import json
 import logging
 import re
 import socket
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import httpcore
 import httpx
 
 from briefing import __version__
@@ -78,7 +87,14 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class Fetcher:
-    """Polite HTTP GETs for one run. Use as ``async with Fetcher(policy) as f``."""
+    """Polite HTTP GETs for one run. Use as ``async with Fetcher(policy) as f``.
+
+    Each host is resolved once per run (concurrent fetches share the lookup,
+    failures are remembered), and the connection goes to the addresses that
+    lookup found, so the private-address guard checks what is connected to.
+    A host that fails to resolve or connect ``host_failures`` times in a row
+    is not tried again this run; page fetches stop when ``run_budget`` is spent.
+    """
 
     def __init__(self, policy: FetchConfig, transport: httpx.AsyncBaseTransport | None = None):
         self.policy = policy
@@ -86,17 +102,27 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._lookup_slots = asyncio.Semaphore(policy.concurrency)  # host lookups in flight at once
+        self._resolutions: dict[str, asyncio.Task[tuple[str, ...] | str]] = {}
+        self._failures: dict[str, int] = {}  # failures to resolve or connect in a row, per host
+        self._skipped: dict[str, list[int]] = {}  # unreachable host → [page fetches, feed fetches] skipped
+        self._budget_end = 0.0
+        self._over_budget = 0
 
     async def __aenter__(self) -> Fetcher:
         timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
         limits = httpx.Limits(max_connections=self.policy.concurrency,
                               max_keepalive_connections=self.policy.concurrency)
+        self._budget_end = asyncio.get_running_loop().time() + self.policy.run_budget
         self._client = httpx.AsyncClient(
-            timeout=timeout, limits=limits, follow_redirects=False, transport=self._transport,
+            timeout=timeout, limits=limits, follow_redirects=False,
+            transport=self._transport or _ResolvingTransport(self, limits),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}, trust_env=False)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for task in self._resolutions.values():  # a lookup still pending is abandoned (its thread is a daemon)
+            task.cancel()
         if self._client is not None:
             await self._client.aclose()
 
@@ -110,16 +136,30 @@ class Fetcher:
         """GET with retries; follows redirects by hand so every hop is checked.
 
         Args:
-            guard: refuse hosts that resolve to loopback/private addresses
-                (for links found inside feeds).
+            guard: a page linked from a feed (not a feed): refuse hosts that
+                resolve to loopback/private addresses, and skip it once the
+                run's ``run_budget`` is spent.
 
         Raises:
             FetchError: with a one-line reason.
         """
+        if not guard:
+            return await self._get_retrying(url, headers or {}, guard)
+        budget = asyncio.timeout_at(self._budget_end)
+        try:
+            async with budget:
+                return await self._get_retrying(url, headers or {}, guard)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+            self._over_budget += 1
+            raise FetchError(url, f"fetch.run_budget of {self.policy.run_budget:g} s spent: page not fetched") from None
+
+    async def _get_retrying(self, url: str, headers: dict[str, str], guard: bool) -> Response:
         attempt = 0
         while True:
             try:
-                return await self._get_following(url, headers or {}, guard)
+                return await self._get_following(url, headers, guard)
             except _Retryable as exc:
                 attempt += 1
                 wait = exc.wait if exc.wait is not None else self.policy.backoff * 2 ** (attempt - 1)
@@ -134,21 +174,25 @@ class Fetcher:
         for _ in range(self.policy.max_redirects + 1):
             if not is_http_url(url):
                 raise FetchError(url, "not an http(s) URL")
+            host, origin = _host(url), _origin(url)
+            self._admit(url, origin, page=guard)
             if guard and not self.policy.allow_private_hosts:
-                await _check_public(url)
-            response = await self._get_once(url, headers)
+                await self._check_public(url, host, origin)
+            response = await self._get_once(url, origin, headers, guard)
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 continue
             return response
         raise FetchError(url, f"more than {self.policy.max_redirects} redirects")
 
-    async def _get_once(self, url: str, headers: dict[str, str]) -> Response:
+    async def _get_once(self, url: str, origin: str, headers: dict[str, str], page: bool) -> Response:
         assert self._client is not None, "use Fetcher as an async context manager"
         async with self._global, self._host_limit(url):
+            self._admit(url, origin, page=page)  # the fetches ahead in the queue may have given up on it
             try:
                 async with asyncio.timeout(self.policy.deadline):
                     async with self._client.stream("GET", url, headers=headers) as r:
+                        self._reached(origin)
                         if r.status_code in _RETRY_STATUS:
                             raise _Retryable(f"HTTP {r.status_code}", _retry_after(r.headers.get("retry-after")))
                         declared = r.headers.get("content-length", "")
@@ -163,12 +207,96 @@ class Fetcher:
                         return Response(str(r.url), r.status_code, r.headers, bytes(body))
             except TimeoutError:
                 raise _Retryable(f"no complete response within {self.policy.deadline:g} s", None) from None
+            except httpx.ConnectTimeout as exc:
+                self._failed(origin)
+                detail = f": {exc}" if str(exc) else ""
+                raise _Retryable(f"timed out ({type(exc).__name__}{detail})", None) from None
             except httpx.TimeoutException as exc:
                 raise _Retryable(f"timed out ({type(exc).__name__})", None) from None
+            except httpx.ConnectError as exc:
+                self._failed(origin)
+                raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
             except httpx.DecodingError as exc:
                 raise FetchError(url, f"undecodable response body: {exc}") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
+
+    # --- hosts: one lookup per run, and giving up on dead ones ----------------------
+
+    async def _check_public(self, url: str, host: str, origin: str) -> None:
+        """Refuse a link to a loopback/private address (the lookup is the run's one lookup of the host)."""
+        try:
+            addresses = await self.addresses(host, self.policy.deadline)
+        except _Unresolved as exc:
+            self._admit(url, origin, page=True)  # the waiters ahead may have just made it unreachable
+            self._failed(origin)
+            raise FetchError(url, exc.reason) from None
+        for address in addresses:
+            if not is_public_address(address):
+                raise FetchError(url, f"refusing link to non-public address {address} (fetch.allow_private_hosts)")
+
+    async def addresses(self, host: str, timeout: float) -> tuple[str, ...]:
+        """The host's addresses, looked up once per run; concurrent callers share the pending lookup.
+
+        A caller gives up after ``timeout`` seconds; the lookup itself goes on
+        for the callers after it, and its answer (or failure) is kept.
+
+        Raises:
+            _Unresolved: the host has no address, or none came within ``timeout``.
+        """
+        if _is_ip(host):
+            return (host,)
+        task = self._resolutions.get(host)
+        if task is None:
+            task = self._resolutions[host] = asyncio.create_task(self._lookup(host))
+        try:
+            async with asyncio.timeout(timeout):
+                found = await asyncio.shield(task)
+        except TimeoutError:
+            raise _Unresolved(f"cannot resolve host {host} within {timeout:g} s", timed_out=True) from None
+        if isinstance(found, str):
+            raise _Unresolved(found)
+        return found
+
+    async def _lookup(self, host: str) -> tuple[str, ...] | str:
+        """The addresses, or the reason there are none (a value, so a failure is cached like an answer)."""
+        async with self._lookup_slots:
+            try:
+                infos = await _getaddrinfo(host)
+            except Exception as exc:  # gaierror, or UnicodeError for a malformed name
+                return f"cannot resolve host {host}: {getattr(exc, 'strerror', None) or exc}"
+        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        return addresses or f"cannot resolve host {host}: no address"
+
+    def _admit(self, url: str, origin: str, *, page: bool) -> None:
+        """Fail at once for a host (and port) unreachable this run, counting what was skipped."""
+        if self._failures.get(origin, 0) < self.policy.host_failures:
+            return
+        self._skipped.setdefault(origin, [0, 0])[0 if page else 1] += 1
+        raise FetchError(url, f"host {origin} unreachable ({self.policy.host_failures} failures to resolve or "
+                              "connect in a row): not fetched again this run (fetch.host_failures)")
+
+    def _failed(self, origin: str) -> None:
+        self._failures[origin] = self._failures.get(origin, 0) + 1
+
+    def _reached(self, origin: str) -> None:
+        if self._failures.get(origin, 0) < self.policy.host_failures:  # unreachable stays so for the run
+            self._failures[origin] = 0
+
+    def report(self) -> None:
+        """One log line per unreachable host, and one if the budget cut page fetches short."""
+        for host, (pages, feeds) in self._skipped.items():
+            skipped = []
+            if pages:
+                skipped.append(f"{pages:,} page fetch{'es' if pages != 1 else ''} skipped, "
+                               "entries kept with their own text")
+            if feeds:
+                skipped.append(f"{feeds:,} feed fetch{'es' if feeds != 1 else ''} skipped")
+            log.warning("host %s unreachable: %s", host, "; ".join(skipped))
+        if self._over_budget:
+            log.warning("fetch.run_budget of %g s spent: %s page fetch%s skipped, entries kept with their own text",
+                        self.policy.run_budget, f"{self._over_budget:,}", "es" if self._over_budget != 1 else "")
+
 
 
 class _Retryable(Exception):
@@ -177,16 +305,120 @@ class _Retryable(Exception):
         self.reason, self.wait = reason, wait
 
 
-async def _check_public(url: str) -> None:
-    host = urlsplit(url).hostname or ""
+class _Unresolved(Exception):
+    def __init__(self, reason: str, timed_out: bool = False):
+        super().__init__(reason)
+        self.reason, self.timed_out = reason, timed_out
+
+
+def _host(url: str) -> str:
+    """The host as httpx connects to it (lower case, IDNA), so the guard and the connection share one lookup."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise FetchError(url, f"cannot resolve host {host}: {exc.strerror or exc}") from exc
-    for info in infos:
-        address = str(info[4][0])
-        if not is_public_address(address):
-            raise FetchError(url, f"refusing link to non-public address {address} (fetch.allow_private_hosts)")
+        return httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError):
+        return (urlsplit(url).hostname or "").lower()
+
+
+def _origin(url: str) -> str:
+    """What reachability is kept per: the host, with its port when that is not the scheme's default."""
+    parts = urlsplit(url)
+    host = _host(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _getaddrinfo(host: str) -> asyncio.Future[list[Any]]:
+    """``socket.getaddrinfo`` in a daemon thread of its own.
+
+    Not in the loop's executor: ``asyncio.run`` waits for the default
+    executor's threads at its end, and interpreter exit joins every executor
+    thread, so one lookup stuck in the resolver would hold a finished or
+    SIGTERMed run. A daemon thread is simply abandoned.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[list[Any]] = loop.create_future()
+
+    def settle(infos: list[Any] | None, error: BaseException | None) -> None:
+        if future.done():  # the waiter gave up
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(infos or [])
+
+    def work() -> None:
+        infos, error = None, None
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except Exception as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, infos, error)
+        except RuntimeError:  # the loop is closed: the run ended without this answer
+            pass
+
+    threading.Thread(target=work, name=f"resolve {host}", daemon=True).start()
+    return future
+
+
+class _ResolvingBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting to the fetcher's addresses for a host.
+
+    httpx would otherwise resolve each new connection again, in the loop's
+    default executor (see ``_getaddrinfo`` for why that thread pool is avoided).
+    """
+
+    def __init__(self, fetcher: Fetcher):
+        self._fetcher = fetcher
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await self._fetcher.addresses(host, timeout or self._fetcher.policy.connect_timeout)
+        except _Unresolved as exc:
+            raise (httpcore.ConnectTimeout if exc.timed_out else httpcore.ConnectError)(exc.reason) from None
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _ResolvingTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport with the resolving backend (httpx has no public hook for name resolution)."""
+
+    def __init__(self, fetcher: Fetcher, limits: httpx.Limits):
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_ResolvingBackend(fetcher))
 
 
 # --- parsing --------------------------------------------------------------------
@@ -450,10 +682,15 @@ def _as_utf8(body: bytes, url: str, content_type: str | None) -> tuple[bytes, st
 
 async def fetch_feeds(sources: Sequence[SourceConfig], states: dict[str, FetchState], policy: FetchConfig,
                       transport: httpx.AsyncBaseTransport | None = None) -> list[SourceOutcome]:
-    """Fetch every feed concurrently with one client; outcomes in input order."""
+    """Fetch every feed concurrently with one client; outcomes in input order.
+
+    Ends with one log line per host given up on, and one if ``run_budget`` cut page fetches short.
+    """
     async with Fetcher(policy, transport) as fetcher:
-        return list(await asyncio.gather(*(
+        outcomes = list(await asyncio.gather(*(
             fetch_feed(fetcher, s, states.get(s.name, FetchState())) for s in sources)))
+    fetcher.report()
+    return outcomes
 
 
 def fetch_all(sources: Sequence[SourceConfig], states: dict[str, FetchState], policy: FetchConfig,
