@@ -9,6 +9,7 @@ imported only by the flow commands, so stage commands start fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -113,10 +114,11 @@ def _say_failures(healths: list[Any], sources: int) -> bool:
 def _run_flow(call: Callable[[], Any], progress: bool = False, stop_on_signals: bool = True) -> Any:
     """Run a flow; SIGTERM/SIGINT stop it within seconds, exit status 128 + signal (see ``briefing.stopping``).
 
-    ``stop_on_signals=False`` leaves signals to Prefect (``serve``: its runner shuts down gracefully,
-    letting the runs in flight finish).
+    Without ``PREFECT_API_URL`` the run gets a temporary Prefect server that ends with the command, even
+    on SIGKILL (``flows.server``); it is stopped after the flow run's final state is recorded.
+    ``stop_on_signals=False`` is ``serve``: signals are left to Prefect (its runner shuts down gracefully,
+    letting the runs in flight finish), and it starts its own server (``flows.deployments``).
     """
-    import contextlib
     import signal
 
     from briefing.stopping import stop_on_signals as stopping
@@ -124,7 +126,8 @@ def _run_flow(call: Callable[[], Any], progress: bool = False, stop_on_signals: 
     _prefect_env()
     with stopping() if stop_on_signals else contextlib.nullcontext() as stop:
         try:
-            return _with_progress(call) if progress else call()
+            with _server(stop_on_signals):  # a signal while it starts is handled below too
+                return _with_progress(call) if progress else call()
         except BriefingError as exc:
             _fail(exc)
         except BaseException as exc:
@@ -134,6 +137,14 @@ def _run_flow(call: Callable[[], Any], progress: bool = False, stop_on_signals: 
             click.echo(f"stopped by {signal.Signals(code - 128).name}: what the run had stored is kept, "
                        "and the next run goes on from there", err=True)
             sys.exit(code)
+
+
+def _server(wanted: bool) -> contextlib.AbstractContextManager[Any]:
+    """Prefect's temporary server for a flow command, one that ends with it (``flows.server``)."""
+    if not wanted:
+        return contextlib.nullcontext()
+    from flows.server import temporary_server
+    return temporary_server()
 
 
 def _with_progress(call: Callable[[], Any]) -> Any:
@@ -547,7 +558,7 @@ def _iso(value: datetime | None) -> str | None:
 @paths_argument
 @jsonl_option
 def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
-    """Clean files (or records) and print id, path, title, published, lang, text as JSON Lines.
+    """Clean files (or records) and print id, path, title, published, outlet, lang, text as JSON Lines.
 
     A record needs a "text" or a "title": a headline alone is a document.
 
@@ -562,7 +573,7 @@ def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
 
     _per_document(paths, jsonl, True, lambda r: {
         "path": r.article.location, "title": r.article.title,
-        "published": _iso(r.article.published),
+        "published": _iso(r.article.published), "outlet": r.article.outlet,
         "lang": detect_language(r.article.title, r.article.text), "text": r.article.text})
 
 

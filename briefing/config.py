@@ -89,7 +89,7 @@ class DedupeConfig(_Model):
     """When two articles are one text (duplicates) or one event (a story)."""
 
     near_duplicate: float = Field(default=0.5, gt=0, le=1)  # Jaccard of word 5-shingles (MinHash estimate)
-    same_story: float = Field(default=0.25, gt=0, le=1)  # TF-IDF cosine of title + text
+    same_story: float = Field(default=0.6, gt=0, le=1)  # the story pair model's probability (briefing/dedupe.py)
     story_days: float = Field(default=3, gt=0)  # published at most this far apart; also how far back stories continue
 
 
@@ -168,6 +168,8 @@ class Config(_Model):
     schedule: ScheduleConfig = ScheduleConfig()
     runner: RunnerConfig = RunnerConfig()
     feeds_file: Path = Path("feeds.yaml")  # more sources, kept by `briefing feeds import`; optional
+    # More outlets, or other names/blocs for bundled ones: a file shaped like config/outlets.yaml, or a list of entries
+    outlets: Path | list[dict[str, Any]] | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

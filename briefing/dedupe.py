@@ -4,13 +4,20 @@ Two levels, because the reader wants each story once and every outlet named:
 
 * **duplicates** — one text published more than once: the same canonical URL,
   the same text once case, punctuation and spacing are folded, or a reprint
-  with light edits (MinHash of word shingles, LSH candidates from datasketch,
-  estimated Jaccard ≥ ``near_duplicate``). The copy kept is the longest, then
-  the earliest; the others are "also published by".
-* **stories** — different texts about one event: TF-IDF cosine of title and
-  text, for articles published within ``story_days`` of each other.
-  Candidate pairs are those sharing two of their most distinctive words, so
-  the work grows with the number of articles, not its square.
+  with light edits (MinHash of word shingles — of characters in Chinese — LSH
+  candidates from datasketch, estimated Jaccard ≥ ``near_duplicate``). The copy
+  kept is the longest, then the earliest; the others are "also published by".
+* **stories** — different texts about one event, in one language or several
+  (English, Russian, Chinese): a pair model (``StoryModel``, logistic weights in
+  ``data/story_model.json``, fitted by ``bench/story_model.py`` with grouped
+  cross-validation on the SemEval-2022 Task 8 training pairs) reads the TF-IDF
+  cosine of the two articles' words (``briefing.words``: jieba words, Snowball
+  stems) and of their cross-language keys (names, numbers, dates, lexicon
+  concepts such as Putin = Путин = 普京), for articles published within
+  ``story_days`` of each other. Pairs at ``same_story`` or more link, and the
+  stories are the Louvain communities of the links, so a chain of pairs does
+  not merge everything it touches. Candidate pairs share distinctive words or
+  keys, so the work grows with the number of articles, not its square.
 
 Pure: lists of Articles in, groups out. Signatures can be kept by the caller
 (the store) so a run only compares new articles against its window.
@@ -20,19 +27,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import json
 import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from importlib import resources
 
 import numpy as np
 import scipy.sparse as sp
 from datasketch import MinHash, MinHashLSH
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from briefing.types import Article
 from briefing.urls import canonical_url
+from briefing.words import HAN, analyse
 
 
 @dataclass(frozen=True)
@@ -42,17 +51,21 @@ class DedupeSettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles
     shingle_words: int = 5
     num_perm: int = 64
-    same_story: float = 0.25  # TF-IDF cosine of title + text
+    same_story: float = 0.6  # the pair model's probability (data/story_model.json: its threshold)
+    developing: float = 0.1  # ... or this, inside a dense developing story
+    developing_degree: int = 8  # ... where both articles have this many such pairs (same script)
     story_days: float = 3.0
-    top_terms: int = 12  # each article's most distinctive words, for finding candidate pairs
-    block_max_share: float = 0.05  # a word in more than this share of articles makes no candidates
-    block_max_docs: int = 64  # ... nor one in more than this many: an event's own words are not that common
+    top_terms: int = 24  # each article's most distinctive words (and keys), for finding candidate pairs
+    shared_terms: int = 3  # ... of which a candidate pair shares this many (one key across scripts)
+    block_max_docs: int = 64  # a word among the top words of more articles makes no candidates: too common
     background_max_docs: int = 2000  # an evenly spaced sample of the background is enough for word rarity
 
 
 # --- duplicates ----------------------------------------------------------------------
 
 _WORDS = re.compile(r"\w+")
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_HAN_SPLIT = re.compile(f"[{HAN}]|[^{HAN}]+")
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5],
                 dtype=np.uint64)
@@ -65,8 +78,13 @@ def fingerprint(text: str) -> str:
 
 def _folded_words(text: str) -> list[str]:
     """The words with case folded away; upper-cased first, because casefold alone keeps Turkish
-    dotless ı apart from i, though both upper-case to I."""
-    return _WORDS.findall(text.upper().casefold())
+    dotless ı apart from i, though both upper-case to I. Chinese, written without spaces, counts
+    each Han character as a word, so its shingles are character n-grams (a run of characters up
+    to the next punctuation mark would be one "word", and one edit would change all of it)."""
+    words = _WORDS.findall(text.upper().casefold())
+    if _HAN_CHAR.search(text) is None:
+        return words
+    return [part for w in words for part in (_HAN_SPLIT.findall(w) if _HAN_CHAR.search(w) else (w,))]
 
 
 def _dedupe_words(article: Article, settings: DedupeSettings) -> list[str]:
@@ -244,77 +262,281 @@ def _when(a: Article):  # noqa: ANN202 - a datetime
     return a.published or a.first_seen
 
 
-def _candidate_pairs(vectors: sp.csr_matrix, top_terms: int, max_df: int,
-                     chunk: int = 20_000) -> list[tuple[int, int]]:
-    """Pairs (i < j) sharing at least two of their ``top_terms`` heaviest terms.
+@dataclass(frozen=True)
+class StoryModel:
+    """How sure a pair of articles is one story: logistic weights over the pair's features.
 
-    Terms among the top terms of more than ``max_df`` articles are ignored. A
-    sparse product (articles × top terms) counts shared terms in C, chunked by
-    rows, instead of visiting every pair of a posting list in Python.
+    Fitted by ``bench/story_model.py`` on the shared SemEval-2022 Task 8 training pairs with
+    grouped cross-validation (its figures are in bench/README.md); shipped as
+    ``data/story_model.json``. ``threshold`` is the average pair probability at which two groups
+    merge, the default of ``DedupeSettings.same_story``.
     """
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        z = x @ np.asarray(self.weights, dtype=np.float64) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@functools.lru_cache(maxsize=1)
+def story_model() -> StoryModel:
+    """The shipped pair model (package data)."""
+    raw = json.loads(resources.files("briefing").joinpath("data/story_model.json").read_text(encoding="utf-8"))
+    return StoryModel(tuple(raw["features"]), tuple(float(w) for w in raw["weights"]), float(raw["bias"]),
+                      float(raw["threshold"]))
+
+
+@dataclass(frozen=True)
+class StorySpace:
+    """The articles as vectors: their words (title twice, then text) and their cross-language keys."""
+
+    words: sp.csr_matrix
+    keys: sp.csr_matrix
+    scripts: tuple[str, ...]
+
+
+def _tfidf(docs: list[list[str]], n: int) -> sp.csr_matrix:
+    """L2-normalised TF-IDF (sublinear tf, smoothed idf, as scikit-learn's) of the first ``n`` docs,
+    the idf counting all of them.
+
+    Terms are told apart by their hash, in NumPy rather than one dictionary look-up per
+    term in Python (this is most of the cost of grouping stories). Columns come sorted by
+    hash: a row's sums run in the same order whatever the order of the articles.
+    """
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    total = int(lengths.sum())
+    if not total:
+        return sp.csr_matrix((n, 1), dtype=np.float32)
+    hashes = np.fromiter(map(hash, itertools.chain.from_iterable(docs)), dtype=np.int64, count=total)
+    terms, column = np.unique(hashes, return_inverse=True)
+    row = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    counts = sp.csr_matrix((np.ones(total, dtype=np.float32), (row, column.ravel())),
+                           shape=(len(docs), len(terms)))
+    counts.sum_duplicates()
+    df = np.bincount(counts.indices, minlength=len(terms))
+    idf = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
+    top = counts[:n]
+    top.data = (1 + np.log(top.data)) * idf[top.indices]
+    norms = np.sqrt(np.asarray(top.multiply(top).sum(axis=1), dtype=np.float64).ravel())
+    norms[norms == 0] = 1
+    top = sp.csr_matrix(sp.diags((1 / norms).astype(np.float32)) @ top, dtype=np.float32)
+    top.sort_indices()
+    return top
+
+
+def story_space(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
+                background: Sequence[Article] = ()) -> StorySpace:
+    """Vectors of ``articles``; word and key rarity also counts an even sample of ``background``."""
+    n = len(articles)
+    known = {a.id for a in articles}
+    others = [a for a in background if a.id not in known]
+    step = max(1, -(-len(others) // settings.background_max_docs))  # ceil: at most background_max_docs
+    parts = [(analyse(a.title), analyse(a.text)) for a in [*articles, *others[::step]]]
+    words = [t.words + t.words + x.words for t, x in parts]
+    keys = [t.keys + x.keys for t, x in parts]
+    scripts = tuple(x.script or t.script for t, x in parts[:n])
+    return StorySpace(_tfidf(words, n), _tfidf(keys, n), scripts)
+
+
+def _cosines(m: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return np.asarray(m[left].multiply(m[right]).sum(axis=1), dtype=np.float64).ravel()
+
+
+def pair_features(space: StorySpace, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
+    """The features the model weighs, for the pairs (left[k], right[k]): word cosine, key cosine,
+    whether the two are in different scripts, and the key cosine of those that are."""
+    words = _cosines(space.words, left, right)
+    keys = _cosines(space.keys, left, right)
+    scripts = np.array(space.scripts)
+    cross = (scripts[left] != scripts[right]).astype(np.float64)
+    return {"words": words, "keys": keys, "cross": cross, "cross_keys": cross * keys}
+
+
+def pair_probability(space: StorySpace, left: np.ndarray, right: np.ndarray,
+                     model: StoryModel | None = None) -> np.ndarray:
+    """The model's probability that each pair is one story."""
+    model = model or story_model()
+    if not len(left):
+        return np.zeros(0)
+    feats = pair_features(space, left, right)
+    return model.probability(np.column_stack([feats[f] for f in model.features]))
+
+
+def _top_terms(vectors: sp.csr_matrix, top_terms: int, max_df: int) -> sp.csr_matrix:
+    """Each row's ``top_terms`` heaviest terms as a 0/1 matrix, less terms that top more than ``max_df`` rows."""
     n, m = vectors.shape
-    rows, cols = [], []
-    for i in range(n):
-        row = slice(vectors.indptr[i], vectors.indptr[i + 1])
-        terms, weights = vectors.indices[row], vectors.data[row]
-        top = terms[np.argsort(-weights)[:top_terms]]
-        cols.append(top)
-        rows.append(np.full(len(top), i, dtype=np.int32))
-    rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(vectors.indptr))
+    # by row, heaviest first (weights are in (0, 1]); a stable sort keeps ties in term order
+    order = np.argsort(rows + (1.0 - vectors.data.astype(np.float64)) * 0.5, kind="stable")
+    place = np.arange(len(order)) - vectors.indptr[rows[order]]
+    chosen = order[place < top_terms]
+    rows_a, cols_a = rows[chosen], vectors.indices[chosen]
     df = np.bincount(cols_a, minlength=m)
     usable = (df[cols_a] >= 2) & (df[cols_a] <= max_df)
-    top_matrix = sp.csr_matrix((np.ones(int(usable.sum()), dtype=np.int32), (rows_a[usable], cols_a[usable])),
-                               shape=(n, m))
-    top_t = top_matrix.T.tocsr()
-    out: list[tuple[int, int]] = []
-    for start in range(0, n, chunk):
-        shared = (top_matrix[start:start + chunk] @ top_t).tocoo()
-        keep = (shared.data >= 2) & (shared.row + start < shared.col)
-        out.extend(zip((shared.row[keep] + start).tolist(), shared.col[keep].tolist()))
+    return sp.csr_matrix((np.ones(int(usable.sum()), dtype=np.int32), (rows_a[usable], cols_a[usable])),
+                         shape=(n, m))
+
+
+def _candidate_pairs(top: sp.csr_matrix, shared_terms: int = 2, rows: np.ndarray | None = None,
+                     cols: np.ndarray | None = None, chunk: int = 20_000) -> np.ndarray:
+    """Pairs (i < j), as keys i * n + j, whose rows of ``top`` share at least ``shared_terms`` terms.
+
+    A sparse product counts shared terms in C, chunked by rows, instead of visiting
+    every pair of a posting list in Python. ``rows``/``cols``: only pairs of a row
+    from one subset and a row from the other.
+    """
+    n = top.shape[0]
+    rows = np.arange(n) if rows is None else rows
+    cols = np.arange(n) if cols is None else cols
+    right = top[cols].T.tocsr()
+    out = [np.zeros(0, dtype=np.int64)]
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        shared = (top[part] @ right).tocoo()
+        i, j = part[shared.row].astype(np.int64), cols[shared.col].astype(np.int64)
+        keep = (shared.data >= shared_terms) & (i != j)
+        i, j = i[keep], j[keep]
+        out.append(np.minimum(i, j) * n + np.maximum(i, j))
+    return np.unique(np.concatenate(out))
+
+
+def story_candidates(space: StorySpace, settings: DedupeSettings = DedupeSettings()) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs worth scoring (blocking), so the work stays near-linear in the number of articles.
+
+    Pairs that share ``shared_terms`` of their ``top_terms`` heaviest words, or of
+    their heaviest keys; across scripts (a Chinese and an English article) one shared
+    key is enough, because only names, numbers and lexicon concepts can be shared there.
+    """
+    n = space.words.shape[0]
+    max_df = max(2, settings.block_max_docs)
+    top_keys = _top_terms(space.keys, settings.top_terms, max_df)
+    found = [_candidate_pairs(_top_terms(space.words, settings.top_terms, max_df), settings.shared_terms),
+             _candidate_pairs(_top_terms(space.words, settings.top_terms // 2, max_df), settings.shared_terms - 1),
+             _candidate_pairs(top_keys, settings.shared_terms)]
+    scripts = np.array(space.scripts)
+    kinds = sorted(set(space.scripts))
+    for a, kind in enumerate(kinds):
+        for other in kinds[a + 1:]:
+            found.append(_candidate_pairs(top_keys, 1, np.flatnonzero(scripts == kind),
+                                          np.flatnonzero(scripts == other)))
+    keys = np.unique(np.concatenate(found))
+    return keys // n, keys % n
+
+
+DENSITY = "common"
+
+
+def _story_edges(pairs: ScoredPairs, settings: DedupeSettings) -> np.ndarray:
+    """Which scored pairs link: probability ≥ ``same_story``, or ≥ ``developing`` when both articles
+    are in the same script and share ``developing_degree`` neighbours by such pairs (a developing
+    story that many outlets follow, whose reports need not all tell one event)."""
+    n = len(pairs.articles)
+    strong = pairs.weight >= round(settings.same_story * _SCALE)
+    weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
+    if not weak.any():
+        return strong
+    if DENSITY == "degree":
+        degree = np.bincount(np.concatenate([pairs.left[weak], pairs.right[weak]]), minlength=n)
+        dense = (degree[pairs.left] >= settings.developing_degree) & (degree[pairs.right] >= settings.developing_degree)
+        return strong | (weak & dense)
+    i, j = pairs.left[weak], pairs.right[weak]
+    adjacency = sp.csr_matrix((np.ones(2 * len(i), dtype=np.int32), (np.concatenate([i, j]), np.concatenate([j, i]))),
+                              shape=(n, n))
+    common = np.asarray((adjacency[i].multiply(adjacency[j])).sum(axis=1)).ravel()
+    dense = np.zeros(len(pairs.weight), dtype=bool)
+    dense[np.flatnonzero(weak)] = common >= settings.developing_degree
+    return strong | dense
+
+
+def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
+                 rank: Sequence[int]) -> list[list[int]]:
+    """Groups of the linked articles: Louvain communities (modularity) of each connected part.
+
+    Unlike single-link unions, a chain of pairs does not make one story of everything
+    it touches: a part splits where its links thin out. Nodes and links enter the graph
+    in ``rank`` order (an order of the articles that does not depend on the input order)
+    and Louvain's seed is fixed, so the groups do not depend on the input order either.
+    """
+    import networkx as nx
+
+    parts = _Groups(n)
+    for i, j in zip(left.tolist(), right.tolist()):
+        parts.union(i, j)
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(parts.find(i), []).append(i)
+    edges: dict[int, list[tuple[int, int, int, int, int]]] = {}
+    for i, j, w in zip(left.tolist(), right.tolist(), weight.tolist()):
+        a, b = (i, j) if rank[i] < rank[j] else (j, i)
+        edges.setdefault(parts.find(i), []).append((rank[a], rank[b], a, b, w))
+    out = []
+    for root, nodes in members.items():
+        if len(nodes) <= 2:
+            out.append(nodes)
+            continue
+        graph = nx.Graph()
+        graph.add_nodes_from(sorted(nodes, key=lambda i: rank[i]))
+        graph.add_weighted_edges_from((a, b, w / _SCALE) for _, _, a, b, w in sorted(edges[root]))
+        out += [sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=0)]
     return out
 
 
 def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
-                 background: Sequence[Article] = ()) -> list[list[Article]]:
+                 background: Sequence[Article] = (), model: StoryModel | None = None) -> list[list[Article]]:
     """Group distinct articles that report the same event; input order kept within and across groups.
 
-    TF-IDF over title and text; the IDF comes from the articles at hand plus
-    ``background`` (the window's off-topic articles: distinct texts, no
-    copies), because word rarity estimated on a handful of on-topic articles
-    is mostly noise; an evenly spaced sample of at most ``background_max_docs``
-    of them, so a large off-topic window costs no more than a small one. Candidate
-    pairs share at least two of their ``top_terms`` most distinctive words
-    (blocking, so the work stays near-linear); a candidate pair is one story
-    when its cosine reaches ``same_story`` and they were published within
-    ``story_days`` of each other.
+    Articles become vectors (``story_space``: words per language, cross-language
+    keys; rarity from the articles plus an even sample of ``background``, the
+    window's off-topic articles, because rarity estimated on a handful of
+    on-topic articles is mostly noise). Candidate pairs share distinctive words
+    or keys (blocking, so the work stays near-linear); the pair model gives each
+    a probability, pairs published more than ``story_days`` apart get none; pairs
+    at ``same_story`` or more link (and weaker ones inside a dense developing
+    story), and the groups are the Louvain communities of the links.
     """
+    if len(articles) < 2:
+        return [[a] for a in articles]
+    space = story_space(articles, settings, background)
+    return link_stories(scored_pairs(articles, space, settings, model), settings)
+
+
+@dataclass(frozen=True)
+class ScoredPairs:
+    """Candidate pairs of ``articles`` with their probabilities (as integers), ready to be linked."""
+
+    articles: Sequence[Article]
+    left: np.ndarray
+    right: np.ndarray
+    weight: np.ndarray  # probability × _SCALE
+    same_script: np.ndarray
+    rank: list[int]
+
+
+def scored_pairs(articles: Sequence[Article], space: StorySpace, settings: DedupeSettings = DedupeSettings(),
+                 model: StoryModel | None = None) -> ScoredPairs:
+    """Candidates within ``story_days`` of each other, each with the model's probability."""
     n = len(articles)
-    if n < 2:
-        return [[a] for a in articles]
-    docs = [f"{a.title}. {a.title}. {a.text}" for a in articles]
-    known = {a.id for a in articles}
-    others = [a for a in background if a.id not in known]
-    step = max(1, -(-len(others) // settings.background_max_docs))  # ceil: at most background_max_docs
-    extra = [f"{a.title}. {a.title}. {a.text}" for a in others[::step]]
-    try:
-        vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
-        vectors = vectorizer.fit_transform(docs + extra)[:n].tocsr()  # one tokenisation, not two
-        vectors.sort_indices()  # the same summation order as transform(), so scores match to the bit
-    except ValueError:  # nothing but stop words
-        return [[a] for a in articles]
-    max_df = max(2, min(int(settings.block_max_share * n) + 1, settings.block_max_docs))
-    pairs = _candidate_pairs(vectors, settings.top_terms, max_df)
-    groups = _Groups(n)
-    days = timedelta(days=settings.story_days)
-    for start in range(0, len(pairs), 50_000):
-        chunk = pairs[start:start + 50_000]
-        left = np.fromiter((p[0] for p in chunk), dtype=np.int64, count=len(chunk))
-        right = np.fromiter((p[1] for p in chunk), dtype=np.int64, count=len(chunk))
-        cos = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
-        for k in np.flatnonzero(cos >= settings.same_story):
-            i, j = chunk[k]
-            if abs(_when(articles[i]) - _when(articles[j])) <= days:
-                groups.union(i, j)
-    return [[articles[i] for i in members] for members in sorted(groups.groups(), key=min)]
+    left, right = story_candidates(space, settings)
+    when = np.array([_when(a).timestamp() for a in articles])
+    close = np.abs(when[left] - when[right]) <= settings.story_days * 86400
+    left, right = left[close], right[close]
+    weight = np.rint(pair_probability(space, left, right, model) * _SCALE).astype(np.int64)
+    scripts = np.array(space.scripts)
+    rank = np.empty(n, dtype=np.int64)
+    rank[sorted(range(n), key=lambda i: (articles[i].id, _when(articles[i])))] = np.arange(n)
+    return ScoredPairs(articles, left, right, weight, scripts[left] == scripts[right], rank.tolist())
 
 
+def link_stories(pairs: ScoredPairs, settings: DedupeSettings = DedupeSettings()) -> list[list[Article]]:
+    """The stories of the scored pairs under ``settings``' thresholds; groups in input order."""
+    keep = _story_edges(pairs, settings)
+    groups = _communities(len(pairs.articles), pairs.left[keep], pairs.right[keep], pairs.weight[keep],
+                          pairs.rank)
+    return [[pairs.articles[i] for i in members] for members in sorted(groups, key=min)]
+
+
+_SCALE = 1_000_000  # pair probabilities as integers: exact, whatever the order

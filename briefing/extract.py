@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import charset_normalizer
 import trafilatura
@@ -20,6 +20,9 @@ from briefing.clean import Cleaned, clean_text, derive_title
 from briefing.dates import parse_datetime
 from briefing.exceptions import ExtractionError
 from briefing.types import Article, RawItem
+
+if TYPE_CHECKING:
+    from briefing.outlets import Registry
 
 KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 
@@ -218,8 +221,8 @@ def _short(title: str) -> str:
     return title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def to_article(item: RawItem, now: datetime) -> Article:
-    """Clean ``item`` into an Article first seen at ``now``.
+def to_article(item: RawItem, now: datetime, outlets: Registry | None = None) -> Article:
+    """Clean ``item`` into an Article first seen at ``now``, naming its outlet from ``outlets`` (default: bundled).
 
     A fetched page that yields nothing falls back to the feed's own text; an
     item whose source gave a title (a feed entry, a headline record) is never
@@ -260,7 +263,17 @@ def to_article(item: RawItem, now: datetime) -> Article:
         first_seen=now,
         published=item.published or cleaned.published or html_date,
         teaser=teaser,
+        outlet=_outlet(item, outlets),
     )
+
+
+def _outlet(item: RawItem, outlets: Registry | None) -> str | None:
+    """Who published it, from the raw document (cleaning drops the "Source: …" line it may name)."""
+    from briefing.outlets import bundled_registry, decide
+
+    urls = (item.location,) if re.match(r"^https?://", item.location, re.IGNORECASE) else ()
+    return decide(hint=item.outlet, kind=item.kind, body=item.body, urls=urls,
+                  registry=outlets if outlets is not None else bundled_registry())
 
 
 def _headline(item: RawItem) -> bool:

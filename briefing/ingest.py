@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from briefing.config import FetchConfig
 from briefing.exceptions import ExtractionError
 from briefing.extract import to_article
+from briefing.outlets import Registry
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import Article, SourceHealth
 
@@ -25,13 +26,16 @@ class Extracted:
     skipped: tuple[tuple[str, str], ...]  # (location, reason), the source's and the extractor's
 
 
-def extract_outcome(outcome: SourceOutcome, now: datetime) -> Extracted:
-    """Clean every item of one source; a bad document is skipped with its reason (the caller logs them)."""
+def extract_outcome(outcome: SourceOutcome, now: datetime, outlets: Registry | None = None) -> Extracted:
+    """Clean every item of one source; a bad document is skipped with its reason (the caller logs them).
+
+    ``outlets``: the registry naming each article's outlet (the config's, from ``registry_for``; default bundled).
+    """
     articles: list[Article] = []
     skipped = list(outcome.skipped)
     for item in outcome.items:
         try:
-            articles.append(to_article(item, now))
+            articles.append(to_article(item, now, outlets))
         except ExtractionError as exc:
             skipped.append((item.location, exc.message))
         except Exception as exc:  # one document an extractor chokes on must not cost the run

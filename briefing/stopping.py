@@ -5,8 +5,9 @@ SIGTERM handler does (and marks the run Crashed), SIGINT is a
 ``KeyboardInterrupt`` as usual, and ``Interrupted`` covers SIGTERM outside
 Prefect's handler. The signal also starts a watchdog, woken through the
 signal wakeup fd so it starts even while Prefect's handler is the one
-installed: if the process has not ended ``GRACE_SECONDS`` later, it exits
-without further cleanup. What holds a process after the signal is outside
+installed: if the process has not ended ``GRACE_SECONDS`` later, it stops
+the child processes it started (``briefing.children``) and exits without
+further cleanup. What holds a process after the signal is outside
 its code: a worker thread still busy, or Prefect draining its log and event
 queues to a server that died of the same signal (a ``briefing`` started
 without ``PREFECT_API_URL`` runs its own server as a child process, and a
@@ -25,6 +26,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+from briefing import children
 
 GRACE_SECONDS = 7.0  # from the signal to the forced exit: within the 10 s a service manager usually allows
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -55,6 +58,7 @@ class Stop:
     def handle(self, signum: int, frame: FrameType | None) -> None:
         """The Python-level handler: raise to unwind the command; a second signal exits at once."""
         if self._handled:
+            children.stop_all(timeout=1.0)
             os._exit(128 + signum)
         self._handled = True
         self.arm(signum)
@@ -74,6 +78,7 @@ class Stop:
         name = signal.Signals(self.signum).name
         os.write(2, f"briefing: still stopping {self.grace:g} s after {name}; exiting now "
                     "(what was committed to the store is kept)\n".encode())
+        children.stop_all()  # os._exit skips atexit: the servers this command started end here
         os._exit(128 + self.signum)
 
 

@@ -139,17 +139,17 @@ def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]
     pool = [c for c in everything if _usable(c)]
     if len(pool) <= sentences:
         chosen = pool or everything[:1]  # a short article: its lead as it is
-        return [Sentence(c.text, c.article.id, c.article.source, c.article.location) for c in chosen[:sentences]]
+        return [Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location) for c in chosen[:sentences]]
     vectors = _vectors([c.text for c in pool])
     if vectors is None:
-        return [Sentence(c.text, c.article.id, c.article.source, c.article.location) for c in pool[:sentences]]
+        return [Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location) for c in pool[:sentences]]
     scores = _scores(pool, vectors)
     if len({c.article.id for c in pool}) == 1:
         picked = _top_distinct(scores, vectors, sentences)
         picked.sort()  # document order
     else:
         picked = _mmr(scores, vectors, sentences)
-    return [Sentence(pool[i].text, pool[i].article.id, pool[i].article.source, pool[i].article.location) for i in picked]
+    return [Sentence(pool[i].text, pool[i].article.id, pool[i].article.outlet_name, pool[i].article.location) for i in picked]
 
 
 def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:

@@ -21,7 +21,9 @@ class RawItem:
     ``fallback`` is text to use when ``body`` yields nothing (a feed entry's
     own text when its fetched page cannot be extracted). ``teaser``: the text
     (``body``, or ``fallback`` for a fetched page) is only the feed's short
-    description of a longer article.
+    description of a longer article. ``outlet``: who published it, as the
+    source says (a feed entry's ``source`` element or the feed's title, a
+    file's front matter); ``briefing.outlets`` weighs it with the page's own evidence.
     """
 
     source: str
@@ -33,6 +35,7 @@ class RawItem:
     key: str | None = None
     fallback: str | None = None
     teaser: bool = False
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class Article:
     another article (an edit), the same content again is the same article.
     ``teaser``: ``text`` is only a feed's short description (a dek, or nothing
     but the headline) of an article whose full text could not be had; the
-    digest says so rather than pass it off as the article.
+    digest says so rather than pass it off as the article. ``outlet``: who
+    published it (TASS, Reuters), None when nothing in the document says.
     """
 
     id: str
@@ -55,6 +59,12 @@ class Article:
     first_seen: datetime
     published: datetime | None = None
     teaser: bool = False
+    outlet: str | None = None
+
+    @property
+    def outlet_name(self) -> str:
+        """Who to name in the digest: the outlet, else the configured source's name (the last resort)."""
+        return self.outlet or self.source
 
     @property
     def paragraphs(self) -> list[str]:
@@ -97,7 +107,7 @@ class Sentence:
 
     text: str
     article_id: str
-    source: str
+    source: str  # who to name after it: the article's outlet_name (its outlet, else the source's name)
     location: str = ""  # the article's path or URL, so the digest can link the outlet
 
 
@@ -131,7 +141,7 @@ class Story:
     def sources(self) -> list[str]:
         seen: dict[str, None] = {}
         for a in (*self.articles, *self.duplicates):
-            seen.setdefault(a.source, None)
+            seen.setdefault(a.outlet_name, None)
         return list(seen)
 
 

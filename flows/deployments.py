@@ -31,6 +31,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from briefing import children
 from briefing.config import Config, ScheduleConfig
 from briefing.exceptions import ConfigError
 from flows.briefing import briefing_flow
@@ -114,6 +115,8 @@ def serve_all(config: Config, port: int = 4200) -> None:
 def local_server(port: int, log: Path, host: str = "127.0.0.1", timeout: float = 120) -> Iterator[str]:
     """A ``prefect server start`` child process on ``host:port``, stopped on exit; yields its API URL.
 
+    A server already answering there is used and left alone.
+
     Its output goes to ``log`` (a pipe nobody reads would fill and stall it).
     """
     api_url = f"http://{host}:{port}/api"
@@ -124,9 +127,12 @@ def local_server(port: int, log: Path, host: str = "127.0.0.1", timeout: float =
     prefect = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        process = subprocess.Popen([prefect, "server", "start", "--host", host, "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)  # Ctrl-C stops the runner first, then we stop it
+        # Its own session: Ctrl-C stops the runner first, then we stop the server. It dies with this
+        # process even on SIGKILL (a parent-death signal; it runs uvicorn in-process, no children of its own).
+        process = children.track(subprocess.Popen(
+            [prefect, "server", "start", "--host", host, "--port", str(port)], stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=children.die_with_parent()))
     try:
         deadline = time.monotonic() + timeout
         while not _healthy(api_url):
@@ -141,12 +147,7 @@ def local_server(port: int, log: Path, host: str = "127.0.0.1", timeout: float =
         print(f"Prefect server and UI at http://{host}:{port} (PREFECT_API_URL={api_url})", file=sys.stderr)
         yield api_url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        children.stop(process, timeout=30)
 
 
 def _healthy(api_url: str) -> bool:

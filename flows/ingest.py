@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from briefing.config import Config, FetchConfig, SourceConfig, load_config
 from briefing.exceptions import BusyError
 from briefing.ingest import Extracted, extract_outcome, source_health, suspended
+from briefing.outlets import registry_for
 from briefing.sources import FetchState, SourceOutcome, make_source
 from briefing.sources.feed import fetch_all
 from briefing.store import Store
@@ -37,8 +38,9 @@ def fetch_feeds(sources: list[SourceConfig], states: dict[str, FetchState], poli
 
 
 @task(cache_policy=NO_CACHE)
-def extract_articles(outcomes: list[SourceOutcome], now: datetime) -> list[Extracted | None]:
-    return [extract_outcome(o, now) if o.ok and o.items else None for o in outcomes]
+def extract_articles(outcomes: list[SourceOutcome], now: datetime, config: Config) -> list[Extracted | None]:
+    outlets = registry_for(config)
+    return [extract_outcome(o, now, outlets) if o.ok and o.items else None for o in outcomes]
 
 
 @task(cache_policy=NO_CACHE)
@@ -118,7 +120,7 @@ def _ingest(config: Config, store: Store) -> list[SourceHealth]:
     fetched = [outcomes[s.name] for s in config.sources if s.name in outcomes]
     items = sum(len(o.items) for o in fetched)
     report("extract", 0, items)
-    extracted = extract_articles(fetched, now)
+    extracted = extract_articles(fetched, now, config)
     report("extract", items, items)
     for outcome, ex in zip(fetched, extracted):
         if not outcome.ok:

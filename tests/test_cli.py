@@ -59,7 +59,7 @@ def test_extract_seeds_prints_one_object_per_file_in_input_order(seeds: list[Pat
     assert len(out) == 5
     assert [o["id"] for o in out] == [str(p) for p in ordered]
     for o in out:
-        assert set(o) == {"id", "path", "title", "published", "lang", "text"}
+        assert set(o) == {"id", "path", "title", "published", "outlet", "lang", "text"}
         assert o["lang"] == "en"
         assert o["path"] == o["id"]
         assert o["title"].strip() and o["text"].strip()

@@ -221,7 +221,9 @@ def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver,
         silent.close()  # the rerun finds the port closed: refused at once
     output = log.read_text()
     assert proc.returncode == 128 + signum, output[-3000:]
-    assert f"stopped by {signal.Signals(signum).name}" in output
+    name = signal.Signals(signum).name
+    # Said as it unwinds, or by the watchdog when Prefect's own cleanup outlasts the grace period (a loaded machine).
+    assert f"stopped by {name}" in output or f"still stopping 7 s after {name}" in output, output[-3000:]
     assert _flow_run_states(config)[-1] in ("CRASHED", "CANCELLED"), output[-3000:]
     assert _stored(db) == 0, "stopped while fetching: nothing was committed yet"
     assert query(db, "SELECT name FROM locks") == [], "the lock was released on the way out"

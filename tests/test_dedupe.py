@@ -9,8 +9,8 @@ from conftest import TOPIC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from briefing.config import DigestConfig
-from briefing.dedupe import duplicate_groups, fingerprint, story_groups
+from briefing.config import DedupeConfig, DigestConfig
+from briefing.dedupe import DedupeSettings, duplicate_groups, fingerprint, story_groups, story_model
 from briefing.digest import Window, build_digest
 from briefing.extract import article_id, content_hash
 from briefing.relevance import load_topic
@@ -139,3 +139,162 @@ def test_developing_story_shows_earlier_coverage() -> None:
     assert story.first_seen == earlier.first_seen
     only_reprint = build_digest([reprint], topic, DigestConfig(), window, NOW, earlier=[earlier])
     assert only_reprint.stories == (), "a copy of an earlier article is not news"
+
+
+# --- stories in three languages -------------------------------------------------------
+# Our own reports: one event told in English and twice in Chinese, one in Russian twice, and
+# events of their own that share a country, a city or the two sides with them.
+
+EN_BRIDGE = ("First freight train crosses new Russia-China rail bridge",
+             "The first freight train crossed the new railway bridge between Nizhneleninskoye in Russia and "
+             "Tongjiang in China on November 16, carrying 2,600 tonnes of iron ore from the Kimkan mine.\n\n"
+             "The 2.2-kilometre bridge over the Amur river can handle 21 million tonnes of cargo a year, "
+             "officials of both countries said at a ceremony on the Chinese bank.\n\n"
+             "Russian exporters expect coal, timber and fertiliser to follow, while Chinese firms plan to send "
+             "machinery and consumer goods north.")
+ZH_BRIDGE = ("中俄同江铁路大桥迎来首趟货运列车",
+             "11 月 16 日，首趟货运列车驶过连接俄罗斯下列宁斯阔耶和中国同江的铁路大桥，"
+             "运载 2600 吨来自金坎矿的铁矿石。\n\n"
+             "两国官员在中方桥头举行的仪式上表示，这座横跨黑龙江、全长 2.2 公里的大桥每年可承担 2100 万吨货物运输。\n\n"
+             "俄罗斯出口商预计煤炭、木材和化肥将随后通过大桥运往中国，中国企业则计划向北运送机械和日用品。")
+ZH_BRIDGE_2 = ("首列货车通过同江中俄跨江铁路桥",
+               "据黑龙江省交通部门消息，11 月 16 日上午，一列满载 2600 吨铁矿石的货运列车从俄罗斯驶入同江，"
+               "标志着同江中俄铁路大桥正式通车运营。\n\n"
+               "该桥设计年过货能力 2100 万吨。同江口岸负责人说，铁矿石之后，煤炭和木材也将经这座大桥进口，"
+               "中方的机械设备和日用消费品将出口到俄罗斯远东地区。")
+ZH_TYPHOON = ("台风“海燕”在广东湛江登陆",
+              "今年第 18 号台风“海燕”于 9 月 3 日凌晨在广东湛江沿海登陆，登陆时中心附近最大风力 14 级。\n\n"
+              "广东省已紧急转移 12 万名群众，湛江、茂名等地中小学停课，多趟列车停运。")
+EN_RATES = ("China's central bank trims lending rate",
+            "China's central bank cut its one-year loan prime rate by 10 basis points to 3.35% on Monday, "
+            "the first reduction since August, as Beijing tries to support a slowing property market.\n\n"
+            "Economists in Shanghai said further cuts were likely before the end of the year if retail sales "
+            "and factory output stay weak.")
+EN_SATELLITE = ("China launches new weather satellite",
+                "China launched a Fengyun weather satellite from the Jiuquan centre on Monday, the space agency "
+                "in Beijing said, to improve typhoon warnings along the country's coast.\n\n"
+                "The satellite joins nine others in orbit. Chinese meteorologists said its first images "
+                "would be ready within a month.")
+EN_NAVY = ("Russian and Chinese warships start drills in the Sea of Japan",
+           "Russian and Chinese navies began a five-day exercise in the Sea of Japan on Tuesday, the defence "
+           "ministry in Moscow said, with destroyers, a submarine and anti-submarine aircraft taking part.\n\n"
+           "Japan said it was watching the drills closely. The two navies have held joint exercises every "
+           "year since 2012.")
+RU_FORUM_A = ("Мишустин и Ли Цян открыли в Москве российско-китайский бизнес-форум",
+              "Председатель правительства России Михаил Мишустин и премьер Госсовета КНР Ли Цян открыли "
+              "в Москве российско-китайский бизнес-форум, в котором участвуют около 1200 предпринимателей.\n\n"
+              "Мишустин заявил, что товарооборот двух стран по итогам года может превысить 240 млрд долларов. "
+              "Ли Цян призвал расширить расчеты в национальных валютах.")
+RU_FORUM_B = ("В Москве прошел бизнес-форум Россия – Китай с участием глав правительств",
+              "Российско-китайский бизнес-форум собрал в Москве 1200 участников. Выступая на открытии, "
+              "Михаил Мишустин сказал, что торговля между Россией и Китаем в этом году может превысить "
+              "240 млрд долларов.\n\n"
+              "Премьер Госсовета Китая Ли Цян предложил чаще использовать рубли и юани во взаимных расчетах.")
+RU_RATE = ("Банк России повысил ключевую ставку до 18%",
+           "Совет директоров Банка России повысил ключевую ставку на 200 базисных пунктов, до 18% годовых, "
+           "сообщил регулятор в пятницу.\n\n"
+           "Аналитики связывают решение с ускорением инфляции и ослаблением рубля.")
+
+
+def report(name: str, sample: tuple[str, str], hours: float = 1) -> Article:
+    title, text = sample
+    return art(text, name, title=title, hours=hours)
+
+
+def stories_by_source(articles: list[Article]) -> set[frozenset[str]]:
+    return {frozenset(a.source for a in g) for g in story_groups(articles)}
+
+
+def test_one_event_in_chinese_and_english_is_one_story() -> None:
+    """A Chinese and an English report of one event are linked by what needs no translation: the date,
+    the tonnage, the capacity (2100 万吨 = 21 million tonnes), Russia and China through the lexicon."""
+    window = [report("en-wire", EN_BRIDGE), report("zh-daily", ZH_BRIDGE, hours=5),
+              report("navy", EN_NAVY), report("rates", EN_RATES), report("zh-typhoon", ZH_TYPHOON)]
+    assert stories_by_source(window) == {frozenset({"en-wire", "zh-daily"}), frozenset({"navy"}),
+                                         frozenset({"rates"}), frozenset({"zh-typhoon"})}
+
+
+def test_two_chinese_reports_of_one_event_are_one_story() -> None:
+    """jieba words, not a few giant runs of characters, are what two Chinese write-ups share."""
+    window = [report("zh-daily", ZH_BRIDGE), report("zh-local", ZH_BRIDGE_2, hours=3),
+              report("zh-typhoon", ZH_TYPHOON)]
+    assert stories_by_source(window) == {frozenset({"zh-daily", "zh-local"}), frozenset({"zh-typhoon"})}
+
+
+def test_two_russian_reports_of_one_event_are_one_story() -> None:
+    """Stems make Мишустин / Россией / Китаем the same words in both reports; another Russian event stays apart."""
+    window = [report("tass", RU_FORUM_A), report("ria", RU_FORUM_B, hours=2), report("cbr", RU_RATE)]
+    assert stories_by_source(window) == {frozenset({"tass", "ria"}), frozenset({"cbr"})}
+
+
+def test_different_events_sharing_a_country_stay_apart() -> None:
+    """China (and Beijing) in every report does not make them one story; neither do Russia and China."""
+    window = [report("rates", EN_RATES), report("space", EN_SATELLITE, hours=2), report("navy", EN_NAVY),
+              report("en-wire", EN_BRIDGE, hours=3)]
+    assert len(story_groups(window)) == 4
+
+
+def test_a_mixed_window_in_three_languages() -> None:
+    """All of the above at once: each event once, whatever the language of its reports."""
+    window = [report("en-wire", EN_BRIDGE), report("zh-daily", ZH_BRIDGE, hours=5),
+              report("zh-local", ZH_BRIDGE_2, hours=7), report("tass", RU_FORUM_A), report("ria", RU_FORUM_B),
+              report("cbr", RU_RATE), report("rates", EN_RATES), report("space", EN_SATELLITE),
+              report("navy", EN_NAVY), report("zh-typhoon", ZH_TYPHOON)]
+    assert stories_by_source(window) == {
+        frozenset({"en-wire", "zh-daily", "zh-local"}), frozenset({"tass", "ria"}), frozenset({"cbr"}),
+        frozenset({"rates"}), frozenset({"space"}), frozenset({"navy"}), frozenset({"zh-typhoon"})}
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.permutations(range(10)))
+def test_multilingual_grouping_does_not_depend_on_order(order: list[int]) -> None:
+    """The communities come out the same whatever order the articles arrive in."""
+    window = [report("en-wire", EN_BRIDGE), report("zh-daily", ZH_BRIDGE, hours=5),
+              report("zh-local", ZH_BRIDGE_2, hours=7), report("tass", RU_FORUM_A), report("ria", RU_FORUM_B),
+              report("cbr", RU_RATE), report("rates", EN_RATES), report("space", EN_SATELLITE),
+              report("navy", EN_NAVY), report("zh-typhoon", ZH_TYPHOON)]
+    assert stories_by_source([window[i] for i in order]) == stories_by_source(window)
+
+
+def test_chinese_reprint_with_an_edit_is_a_duplicate() -> None:
+    """Chinese shingles are of characters: one changed phrase does not hide a reprint."""
+    title, text = ZH_BRIDGE
+    edited = text.replace("首趟货运列车", "第一列货车")
+    a, b = art(text, "zh-daily", title=title), art(edited, "zh-portal", title=title, hours=2)
+    assert len(duplicate_groups([a, b])) == 1
+    assert len(duplicate_groups([a, art(ZH_BRIDGE_2[1], "zh-local", title=ZH_BRIDGE_2[0])])) == 2
+
+
+def test_the_shipped_threshold_is_every_default() -> None:
+    """The model file's threshold is what the library and the config use unless told otherwise."""
+    assert DedupeSettings().same_story == story_model().threshold == DedupeConfig().same_story
+
+
+# --- cross-validation on the shared SemEval pairs ---------------------------------------
+
+def test_cross_validated_story_pairs_hold_their_floor() -> None:
+    """Grouped 5-fold CV (seed 0) of the pair model on the shared SemEval-2022 Task 8 training pairs.
+
+    Each fold's model and threshold are fitted on the other folds only; the floors sit a little under
+    the figures bench/story_model.py reports (en-en 0.80, zh-zh 0.70, zh-en 0.79, ru-ru 0.40 with
+    its 2 same-story pairs). Needs ../shared/data: missing, it fails.
+    """
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import story_model as sm
+    finally:
+        sys.path.remove(str(bench))
+    assert sm.PAIRS_CSV.exists(), f"shared data missing: {sm.PAIRS_CSV}"
+    pairs, texts = sm.load_pairs(langs=sm.TARGETS)
+    pools = sm.build_pools(pairs, texts)
+    result = sm.cross_validate(pools, seed=0, train_langs=sm.TARGETS)
+    f1 = {code: sm.prf(result[code]["counts"])[2] for code in sm.TARGETS}
+    recall = {code: sm.prf(result[code]["counts"])[1] for code in sm.TARGETS}
+    assert f1["en-en"] >= 0.75 and f1["zh-en"] >= 0.72 and f1["zh-zh"] >= 0.62, f1
+    assert recall["ru-ru"] == 1.0 and f1["ru-ru"] >= 0.3, f1
+    baseline = sm.tfidf_baseline(pools, seed=0)
+    assert f1["zh-en"] > sm.prf(baseline["zh-en"])[2] + 0.15, "cross-language keys beat one TF-IDF cosine"

@@ -302,10 +302,10 @@ def test_an_unforeseen_extractor_error_skips_only_that_document(monkeypatch: pyt
     from briefing.sources import SourceOutcome
     from briefing.types import RawItem
 
-    def choke(item: RawItem, now: datetime):
+    def choke(item: RawItem, now: datetime, *rest):
         if item.location == "bad":
             raise RecursionError("maximum recursion depth exceeded")
-        return to_article(item, now)
+        return to_article(item, now, *rest)
 
     monkeypatch.setattr(briefing.ingest, "to_article", choke)
     items = tuple(RawItem(source="s", location=loc, body=ARTICLE, kind="text") for loc in ("bad", "good"))

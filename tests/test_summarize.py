@@ -34,7 +34,7 @@ def test_every_summary_sentence_is_verbatim(seeds: list[Path], k: int) -> None:
         assert 1 <= len(summary) <= k
         positions = [a.text.index(s.text) for s in summary]
         assert positions == sorted(positions), path.name
-        assert all(s.article_id == a.id and s.source == "x" for s in summary)
+        assert all(s.article_id == a.id and s.source == a.outlet_name for s in summary)
 
 
 def test_short_article_returns_its_lead() -> None:

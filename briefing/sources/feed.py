@@ -432,6 +432,7 @@ class Entry:
     title: str | None
     html: str
     published: datetime | None
+    outlet: str | None = None  # the entry's <source> (an aggregator names the outlet), else the feed's title
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[Entry]:
@@ -457,7 +458,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
         if parsed.get("bozo"):
             raise ValueError(f"not a feed: {_one_line(parsed.get('bozo_exception'))}")
         raise ValueError("not a feed: no RSS, Atom or JSON Feed root element")
-    return [_entry(e, url) for e in parsed.entries]
+    feed_title = _text(parsed.get("feed", {}).get("title"))
+    return [_entry(e, url, feed_title) for e in parsed.entries]
 
 
 def _looks_like_json(body: bytes, content_type: str | None) -> bool:
@@ -480,6 +482,7 @@ def _parse_json_feed(body: bytes, url: str) -> list[Entry]:
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ValueError("not a feed: JSON without a jsonfeed.org version")
     items = data.get("items") or []
+    feed_title = _text(data.get("title"))
     if not isinstance(items, list):
         raise ValueError("not a feed: JSON Feed 'items' is not a list")
     out = []
@@ -498,7 +501,8 @@ def _parse_json_feed(body: bytes, url: str) -> list[Entry]:
                 except ValueError:
                     pass
         title = item.get("title") if isinstance(item.get("title"), str) else None
-        out.append(Entry(_key(item.get("id"), link, title, str(html)), link, title, str(html), published))
+        out.append(Entry(_key(item.get("id"), link, title, str(html)), link, title, str(html), published,
+                         feed_title))
     return out
 
 
@@ -508,7 +512,14 @@ def _escape(text: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _entry(e: Any, url: str) -> Entry:
+def _text(value: Any) -> str | None:
+    """A feed's plain-text field (a title), or None when absent or not text."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return fragment_to_text(value).strip() or None
+
+
+def _entry(e: Any, url: str, feed_title: str | None = None) -> Entry:
     content = e.get("content") or []
     html = content[0].get("value", "") if content else e.get("summary", "") or e.get("description", "")
     link = urljoin(url, e["link"]) if isinstance(e.get("link"), str) and e.get("link") else None
@@ -528,7 +539,10 @@ def _entry(e: Any, url: str) -> Entry:
                 break
             except ValueError:
                 pass
-    return Entry(_key(e.get("id"), link, title, html or ""), link, title, html or "", published)
+    source = e.get("source")
+    outlet = _text(source.get("title")) if isinstance(source, dict) else None
+    return Entry(_key(e.get("id"), link, title, html or ""), link, title, html or "", published,
+                 outlet or feed_title)
 
 
 def _key(guid: Any, link: str | None, title: str | None, html: str) -> str:
@@ -615,7 +629,8 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
     location = entry.link or f"{source.feed}#entry-{hashlib.sha256(entry.key.encode()).hexdigest()[:12]}"
     short = is_teaser(text, fetcher.policy.teaser_words or TEASER_WORDS)
     base = RawItem(source=source.name, location=location, body=text, kind="text",
-                   title=title or None, published=entry.published, key=entry.key, teaser=short)
+                   title=title or None, published=entry.published, key=entry.key, teaser=short,
+                   outlet=entry.outlet)
     wants_page = source.full_text or is_teaser(text, fetcher.policy.teaser_words)
     if not wants_page or not entry.link or not is_http_url(entry.link):
         return base
@@ -629,7 +644,8 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
         return base
     html = _decode_page(page)
     return RawItem(source=source.name, location=location, body=html, kind="html", title=title or None,
-                   published=entry.published, key=entry.key, fallback=text or None, teaser=short)
+                   published=entry.published, key=entry.key, fallback=text or None, teaser=short,
+                   outlet=entry.outlet)
 
 
 def _decode_page(page: Response) -> str:

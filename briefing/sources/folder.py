@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from briefing.dates import parse_datetime
 from briefing.exceptions import ExtractionError
 from briefing.extract import KINDS, decode
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import RawItem
+from briefing.urls import is_http_url
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -82,5 +89,51 @@ def read_document(path: Path, source: str) -> RawItem:
         raise ExtractionError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise ExtractionError(str(path), "empty file" if not data else "only whitespace, no text")
-    return RawItem(source=source, location=str(path), body=decode(data, str(path)),
-                   kind=KINDS[path.suffix.lower()])
+    kind = KINDS[path.suffix.lower()]
+    body = decode(data, str(path))
+    if kind == "html":
+        return RawItem(source=source, location=str(path), body=body, kind=kind)
+    meta, body = front_matter(body)
+    url = meta.get("url")
+    return RawItem(source=source, location=url if isinstance(url, str) and is_http_url(url) else str(path),
+                   body=body, kind=kind, title=_field(meta, "title"), published=_date(meta.get("published")),
+                   outlet=_field(meta, "outlet"))
+
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """A leading YAML block (``---`` … ``---``, as static-site generators write) and the text after it.
+
+    A block that is not a YAML mapping is left in the text: it was a rule, not front matter.
+    """
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(meta, dict):
+        return {}, text
+    return {str(k).lower(): v for k, v in meta.items()}, text[match.end():]
+
+
+def _field(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    return " ".join(str(value).split()) or None if isinstance(value, (str, int, float)) else None
+
+
+def _date(value: Any) -> datetime | None:
+    """YAML gives a date, a datetime (naive: UTC) or a string."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            return None
+    return None

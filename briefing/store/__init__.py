@@ -72,11 +72,18 @@ def _article_teasers(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE articles ADD COLUMN teaser BOOLEAN DEFAULT FALSE NOT NULL"))
 
 
+def _article_outlets(conn: Connection) -> None:
+    """Each article names its outlet (TASS, Reuters), which a folder or an aggregator feed does not."""
+    if "outlet" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
+        conn.execute(text("ALTER TABLE articles ADD COLUMN outlet VARCHAR(200)"))
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_digest_kinds_and_locks", _digest_kinds_and_locks),
     ("0003_article_teasers", _article_teasers),
+    ("0004_article_outlets", _article_outlets),
 ]
 
 
@@ -185,7 +192,7 @@ class Store:
             for a in changed:
                 conn.execute(update(t).where(t.c.id == a.id).values(
                     title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
-                    location=a.location, teaser=a.teaser))
+                    location=a.location, teaser=a.teaser, outlet=a.outlet))
         return new, changed
 
     def has_articles(self, ids: Iterable[str]) -> set[str]:
@@ -220,7 +227,7 @@ class Store:
         gc.disable()
         try:
             with self._tx() as conn:
-                return [Article(*row[:-1], bool(row[-1])) for row in conn.execute(query)]
+                return [Article(*row[:-2], bool(row[-2]), row[-1]) for row in conn.execute(query)]
         finally:
             if enabled:
                 gc.enable()
@@ -421,7 +428,8 @@ _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
 
 def _article_row(a: Article) -> dict[str, Any]:
     return dict(id=a.id, source=a.source, location=a.location, title=a.title, text=a.text,
-                content_hash=a.content_hash, published=a.published, first_seen=a.first_seen, teaser=a.teaser)
+                content_hash=a.content_hash, published=a.published, first_seen=a.first_seen, teaser=a.teaser,
+                outlet=a.outlet)
 
 
 def _digest(m: Any) -> DigestRecord:

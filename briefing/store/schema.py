@@ -59,6 +59,7 @@ articles = Table(
     Column("published", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),
     Column("teaser", Boolean, nullable=False, default=False, server_default=false()),  # only a feed's dek
+    Column("outlet", String(200)),  # who published it (TASS, Reuters); none found: the source's name stands in
     Index("ix_articles_first_seen", "first_seen"),
     Index("ix_articles_published", "published"),
     Index("ix_articles_location", "location"),

@@ -1,0 +1,384 @@
+"""Words of an article in English, Russian or Chinese, and keys that name one event in any of them.
+
+Story grouping compares articles by their words, and what a word is depends on the script:
+
+* Chinese has no spaces: jieba cuts a run of Han characters into words (its dictionary ships
+  inside the package), with the lexicon's Chinese forms added so that names stay whole. Without
+  this a Chinese article is a few giant "words" that no other article shares.
+* Russian inflects: Snowball stems (PyStemmer) make Путин / Путина / Путину one word.
+* Latin script: lower-cased Snowball English stems, English stop words dropped.
+
+*Keys* link articles across languages, where no word is shared: numbers (``#130``), Latin-script
+names, also where a Chinese or Russian text quotes one (米奇·麦康奈尔（Mitch McConnell）), a
+consonant skeleton of capitalised names in Latin or Cyrillic letters (Трамп and Trump are both
+``~trmp``), and the concepts of a small news lexicon written for this project
+(``data/news_lexicon.tsv``: Putin = Путин = 普京 is ``@putin``). Within one language they also
+serve as the named-entity overlap of two articles.
+
+Pure and deterministic; jieba's dictionary loads once, on the first Chinese text. Never imports
+the rest of Briefing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+
+import ahocorasick
+import Stemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+__all__ = ["Terms", "analyse"]
+
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RUN = re.compile(f"[{HAN}]+")
+_CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
+_NOT_LATIN = re.compile(f"[\u0400-\u04ff{HAN}]")  # Cyrillic or Han: the slower paths
+_LATIN_WORD = re.compile(r"[a-z\u00df-\u024f]{2,}")  # on lower-cased text; "trump's" is trump (and s)
+_CYRILLIC_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)?")  # on lower-cased text
+_LATIN_NAME = re.compile(r"[A-Z\u00c0-\u00de][A-Za-z\u00c0-\u024f]*")
+_CYRILLIC_NAME = re.compile(r"\b[А-ЯЁ][а-яёА-ЯЁ]+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_DOTTED = re.compile(r"(?<!\w)([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # U.S. → US, U.K. → UK
+_DOTTED_FORMS = ("U.S.", "U.K.", "U.N.", "E.U.", "U.A.E.")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+_SCALE_WORDS = frozenset({"thousand", "million", "billion", "trillion", "mn", "bn", "tn", "m", "b",
+                          "тыс", "млн", "млрд", "трлн"})
+_SCALES = {"thousand": 1e3, "тыс": 1e3, "万": 1e4, "million": 1e6, "mn": 1e6, "m": 1e6, "млн": 1e6, "亿": 1e8,
+           "billion": 1e9, "bn": 1e9, "b": 1e9, "млрд": 1e9, "trillion": 1e12, "tn": 1e12, "трлн": 1e12}
+_AMOUNT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿)"
+                     r"(?![a-zа-я])", re.IGNORECASE)
+_DOUBLED = re.compile(r"(.)\1+")
+_VOWELS = str.maketrans("", "", "aeiouy'’-")
+_MONTHS = {m: i for i, names in enumerate((
+    ("january", "jan", "января", "январь", "январе"), ("february", "feb", "февраля", "февраль", "феврале"),
+    ("march", "mar", "марта", "март", "марте"), ("april", "apr", "апреля", "апрель", "апреле"), ("may", "мая", "май", "мае"),
+    ("june", "jun", "июня", "июнь", "июне"), ("july", "jul", "июля", "июль", "июле"), ("august", "aug", "августа", "август", "августе"),
+    ("september", "sept", "sep", "сентября", "сентябрь", "сентябре"), ("october", "oct", "октября", "октябрь", "октябре"),
+    ("november", "nov", "ноября", "ноябрь", "ноябре"), ("december", "dec", "декабря", "декабрь", "декабре")), 1) for m in names}
+_DAY_AFTER = re.compile(r"\.?\s{1,3}(\d{1,2})(?![\d.,:])")  # December 18
+_DAY_BEFORE = re.compile(r"(?<![\d.,:])(\d{1,2})\s{1,3}$")  # 18 December, 18 декабря
+_HAN_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")  # 12 月 18 日
+_MONTH_WORDS = frozenset(_MONTHS)
+_MONTH_NUMBER = re.compile(r"(?<![\d.])(\d{1,2})\s*月")  # Chinese: 4 月
+
+# Cyrillic → Latin, close to how Russian names are spelt in English (Шойгу → shoigu); only the
+# consonant skeleton is kept, so the vowels' spelling need not agree.
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+    "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y",
+    "ь": "", "э": "e", "ю": "yu", "я": "ya",
+})
+
+_RUSSIAN_STOP = frozenset("""
+а без более бы был была были было быть в вам вас весь во вот все всего всех вы где да даже для до его
+ее ей ему если есть еще же за здесь и из или им их к как ко когда который кто ли либо между меня мне
+может мы на над надо наш не него нее нет ни них но ну о об однако он она они оно от очень по под
+после при про с со так также такой там те тем то того тоже только том тот ту ты у уже хотя чего чей
+чем что чтобы эта эти это этого этой этом этот я года году год лет также заявил сообщил сказал
+""".split())
+
+_CHINESE_STOP = frozenset("""
+的 了 在 是 和 与 也 就 都 而 及 或 这 那 他 她 它 们 我 你 之 对 为 以 将 把 被 从 到 于 等 个 说 有 不
+一 上 下 中 后 前 但 并 其 该 已 又 还 很 会 能 要 可 让 给 向 由 此 各 每 所 着 过 吗 呢 吧 啊 我们 他们
+她们 你们 这个 那个 这些 那些 一个 没有 因为 所以 如果 表示 指出 认为 进行 已经 可以 以及 但是 因此
+目前 今天 昨天 此外 同时 其中 不过 之后 之前 以来 方面 问题 情况 时候 这样 那样 以上 以下
+""".split())
+
+_ENGLISH_STOP = frozenset(ENGLISH_STOP_WORDS | {"said", "says", "say", "told", "year", "years", "new", "just",
+                                                "like", "news", "reuters", "ap", "afp", "mr", "ms", "mrs"})
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What one text contributes: words to compare within a language, keys to compare across."""
+
+    words: list[str]
+    keys: list[str]
+    script: str = ""  # "latin", "cyrillic", "han": the script of most of its words ("" with none)
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    english: dict[tuple[str, ...], str]  # stems → concept
+    russian: dict[tuple[str, ...], str]
+    capitals: dict[str, str]  # a form written in capitals, matched as written
+    chinese: ahocorasick.Automaton  # form → (length, concept)
+    chinese_forms: tuple[str, ...]
+    english_single: dict[str, str]  # forms of one word: stem → concept
+    russian_single: dict[str, str]
+    english_firsts: frozenset[str]  # the stems a form of several words starts with
+    russian_firsts: frozenset[str]
+
+
+_local = threading.local()  # PyStemmer objects must not be shared between threads
+
+
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    stemmers = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if language not in stemmers:
+        stemmers[language] = Stemmer.Stemmer(language, 100_000)
+    return stemmers[language]
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon() -> _Lexicon:
+    """The news lexicon, its English and Russian forms stemmed as articles' words are."""
+    text = resources.files("briefing").joinpath("data/news_lexicon.tsv").read_text(encoding="utf-8")
+    english: dict[tuple[str, ...], str] = {}
+    russian: dict[tuple[str, ...], str] = {}
+    capitals: dict[str, str] = {}
+    chinese = ahocorasick.Automaton()
+    forms: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, en, ru, zh = line.split("\t")
+        for form in filter(None, en.split("|")):
+            if form.isupper():
+                capitals[form] = key
+            else:
+                english.setdefault(tuple(_english_words(form)), key)
+        for form in filter(None, ru.split("|")):
+            if form.isupper():
+                capitals[form] = key
+            else:
+                russian.setdefault(tuple(_russian_words(form)), key)
+        for form in filter(None, zh.split("|")):
+            if chinese.exists(form):
+                continue
+            chinese.add_word(form, (len(form), key))
+            forms.append(form)
+    english.pop((), None)
+    russian.pop((), None)
+    if max(len(k) for k in (*english, *russian)) > _LONGEST:
+        raise ValueError("a lexicon form has more words than _LONGEST")
+    chinese.make_automaton()
+    return _Lexicon(english, russian, capitals, chinese, tuple(forms),
+                    {k[0]: v for k, v in english.items() if len(k) == 1},
+                    {k[0]: v for k, v in russian.items() if len(k) == 1},
+                    frozenset(k[0] for k in english if len(k) > 1), frozenset(k[0] for k in russian if len(k) > 1))
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():  # noqa: ANN202 - a jieba.Tokenizer
+    """Our own jieba tokenizer (the module-level one is shared with whoever else imports jieba)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for form in _lexicon().chinese_forms:
+        if _HAN_RUN.fullmatch(form):
+            tokenizer.add_word(form, 1000)
+    return tokenizer
+
+
+_jieba_lock = threading.Lock()
+_STEMS: dict[str, dict[str, str]] = {"english": {}, "russian": {}}  # word → stem; a dict beats the stemmer's own cache
+
+
+def _stems(words: list[str], language: str) -> list[str]:
+    known = _STEMS[language]
+    out = list(map(known.get, words))
+    if None in out:
+        if len(known) > 1_000_000:
+            known.clear()
+        new = list({w for w, s in zip(words, out) if s is None})
+        known.update(zip(new, _stemmer(language).stemWords(new)))
+        out = list(map(known.__getitem__, words))
+    return out
+
+
+def _english_words(text: str, tokens: list[str] | None = None) -> list[str]:
+    """Snowball stems of the Latin-script words, stop words dropped (``tokens``: already found)."""
+    tokens = tokens if tokens is not None else _LATIN_WORD.findall(text.lower())
+    return _stems([t for t in tokens if t not in _ENGLISH_STOP], "english")
+
+
+def _russian_words(text: str, tokens: list[str] | None = None) -> list[str]:
+    """Snowball stems of the Cyrillic words, stop words dropped."""
+    tokens = tokens if tokens is not None else _CYRILLIC_WORD.findall(text.lower().replace("ё", "е"))
+    return _stems([t for t in tokens if t not in _RUSSIAN_STOP], "russian")
+
+
+def _chinese_words(runs: list[str]) -> list[str]:
+    with _jieba_lock:  # jieba's tokenizer keeps state while it cuts
+        tokenizer = _jieba()
+        words = [w for run in runs for w in tokenizer.lcut(run, HMM=True)]
+    return [w for w in words if w not in _CHINESE_STOP]
+
+
+def _concepts(stems: list[str], table: dict[tuple[str, ...], str], single: dict[str, str],
+              firsts: frozenset[str]) -> list[str]:
+    """Lexicon concepts among the stems: every one-word form, and forms of several consecutive words."""
+    out = [single[s] for s in stems if s in single]
+    if not firsts.isdisjoint(stems):
+        n = len(stems)
+        for i in [i for i, s in enumerate(stems) if s in firsts]:
+            for size in range(min(_LONGEST, n - i), 1, -1):
+                key = table.get(tuple(stems[i:i + size]))
+                if key is not None:
+                    out.append(key)
+                    break
+    return out
+
+
+_LONGEST = 4  # words in the lexicon's longest form
+
+
+def _chinese_concepts(text: str, automaton: ahocorasick.Automaton) -> list[str]:
+    """Concepts whose Chinese forms occur, the longest match at each place (白俄罗斯 before 俄罗斯)."""
+    hits = sorted(((end - length + 1, -length, key) for end, (length, key) in automaton.iter(text)))
+    out, reach = [], 0
+    for start, neg, key in hits:
+        if start >= reach:
+            out.append(key)
+            reach = start - neg
+    return out
+
+
+@functools.lru_cache(maxsize=200_000)
+def _skeleton(name: str) -> str:
+    """Consonants of a name in Latin letters, doubled ones once: Trump, Трамп → trmp."""
+    folded = unicodedata.normalize("NFKD", name.lower())
+    letters = folded.encode("ascii", "ignore").decode().translate(_VOWELS)
+    return _DOUBLED.sub(r"\1", letters)
+
+
+def _number(token: str) -> str | None:
+    """A number worth matching across texts: two digits or more, thousands separators dropped."""
+    if token.isdigit():
+        return token if len(token) >= 2 else None
+    if _THOUSANDS.match(token):
+        return token.replace(",", "")
+    token = token.replace(",", ".")
+    return token if len(token) >= 3 else None
+
+
+def _amounts(text: str) -> list[str]:
+    """Amounts with their scale as one value: 260 亿, 26 billion and 26 млрд are all ``#2.6e+10``."""
+    out = []
+    for m in _AMOUNT.finditer(text):
+        value = float(m.group(1).replace(",", ".")) * _SCALES[m.group(2).lower()]
+        out.append(f"#{value:.3g}")
+    return out
+
+
+def _dates(text: str, lower: str, months: set[str]) -> list[str]:
+    """Day and month, however written: the same date in two languages is the same key.
+
+    ``months``: the month names among the text's lower-cased words. A month named alone
+    (April, апреля, 4 月) is a key too; short names (may, mar) only next to a day, as they are
+    English words as well.
+    """
+    out = []
+    for name in months:
+        number = _MONTHS[name]
+        if len(name) > 3:
+            out.append(f"month:{number}")
+        start = 0
+        while (i := lower.find(name, start)) >= 0:
+            start = i + len(name)
+            if (i and lower[i - 1].isalpha()) or (start < len(lower) and lower[start].isalpha()):
+                continue  # inside another word
+            day = _DAY_AFTER.match(lower, start) or _DAY_BEFORE.search(lower[max(0, i - 6):i])
+            if day and 1 <= int(day.group(1)) <= 31:
+                out.append(f"date:{number}-{int(day.group(1))}")
+    if "月" in text:
+        out += [f"date:{int(m)}-{int(d)}" for m, d in _HAN_DATE.findall(text) if 1 <= int(m) <= 12]
+        out += [f"month:{int(m)}" for m in _MONTH_NUMBER.findall(text) if 1 <= int(m) <= 12]
+    return out
+
+
+TEXT_CHARS = 2000  # what identifies an event is in the first part of a report; longer texts cost, not help
+
+
+def analyse(text: str) -> Terms:
+    """The text's words (stems; jieba words for Chinese; numbers as ``#n``) and its cross-language keys.
+
+    Only the first ``TEXT_CHARS`` characters are read.
+    """
+    lexicon = _lexicon()
+    text = text[:TEXT_CHARS]
+    if any(d in text for d in _DOTTED_FORMS):
+        text = _DOTTED.sub(lambda m: "".join(g for g in m.groups() if g), text)
+    lower = text.lower()
+    latin = _LATIN_WORD.findall(lower)
+    other = _NOT_LATIN.search(text) is not None
+    has_cyrillic = other and _CYRILLIC_LETTER.search(text) is not None
+    if has_cyrillic:
+        lower = lower.replace("ё", "е")
+    cyrillic = _CYRILLIC_WORD.findall(lower) if has_cyrillic else []
+    runs = _HAN_RUN.findall(text) if other else []
+    english = _english_words(lower, latin)
+    russian = _russian_words(lower, cyrillic) if cyrillic else []
+    chinese = _chinese_words(runs) if runs else []
+    numbers = [n for n in map(_number, _NUMBER.findall(text)) if n]
+    keys = ["#" + n for n in numbers]
+    months = {w for w in latin if w in _MONTHS} if not _MONTH_WORDS.isdisjoint(latin) else set()
+    if cyrillic and not _MONTH_WORDS.isdisjoint(cyrillic):
+        months.update(w for w in cyrillic if w in _MONTHS)
+    if months or runs:
+        keys += _dates(text, lower, months)
+    if numbers and (runs or not _SCALE_WORDS.isdisjoint(latin) or not _SCALE_WORDS.isdisjoint(cyrillic)):
+        keys += _amounts(text)
+    keys += ["@" + k for k in _concepts(english, lexicon.english, lexicon.english_single, lexicon.english_firsts)]
+    if russian:
+        keys += ["@" + k for k in _concepts(russian, lexicon.russian, lexicon.russian_single,
+                                            lexicon.russian_firsts)]
+    if runs:
+        keys += ["@" + k for k in _chinese_concepts(text, lexicon.chinese)]
+    names = _LATIN_NAME.findall(text) if not runs else _latin_in_han(text)
+    if has_cyrillic:
+        names += _CYRILLIC_NAME.findall(text)
+    keys += _name_keys(names, lexicon.capitals)
+    words = english + russian + chinese + ["#" + n for n in numbers]
+    han = sum(map(len, runs)) / 1.5  # Han characters per word, about
+    script = max((len(latin), "latin"), (len(cyrillic), "cyrillic"), (han, "han"))
+    return Terms(words, keys, script[1] if script[0] else "")
+
+
+def _name_keys(names: list[str], capitals: dict[str, str]) -> list[str]:
+    """Keys of capitalised words: the lexicon's acronyms (WHO, ООН), the name, and its consonant skeleton."""
+    out = []
+    for name in names:
+        key = _NAME_KEYS.get(name)
+        if key is None:
+            key = _NAME_KEYS[name] = _name_key(name, capitals)
+            if len(_NAME_KEYS) > 500_000:
+                _NAME_KEYS.clear()
+        out += key
+    return out
+
+
+_NAME_KEYS: dict[str, tuple[str, ...]] = {}  # names repeat across articles: work each out once
+
+
+def _name_key(name: str, capitals: dict[str, str]) -> tuple[str, ...]:
+    if name in capitals:
+        return ("@" + capitals[name],)
+    plain = name.replace("’", "'").lower().replace("ё", "е")
+    if plain.endswith("'s"):
+        plain = plain[:-2]
+    if len(plain) < 2 or plain in _ENGLISH_STOP or plain in _RUSSIAN_STOP:
+        return ()
+    if "\u0400" <= plain[0] <= "\u04ff":
+        stem = _stemmer("russian").stemWord(plain)
+        skeleton = _skeleton(stem.translate(_TRANSLIT))
+        return ("^" + stem, "~" + skeleton) if len(skeleton) >= 3 else ("^" + stem,)
+    skeleton = _skeleton(plain)
+    return (plain, "~" + skeleton) if len(skeleton) >= 3 else (plain,)
+
+
+def _latin_in_han(text: str) -> list[str]:
+    """In a Chinese text every Latin-script word is a name, an acronym or a quoted title."""
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z'’-]+", text)]

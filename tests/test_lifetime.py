@@ -1,0 +1,228 @@
+"""Nothing left behind: a stopped or killed ``briefing`` takes the Prefect server it started with it.
+
+Each case runs the real command without ``PREFECT_API_URL`` (so it starts a
+Prefect server of its own) and with a ``PREFECT_HOME`` of its own, by which
+every process it started can be found (``/proc/<pid>/environ``). While the
+command waits on a loopback server that never answers (a feed for ingest and
+run, the SMTP server for digest), it gets SIGTERM, SIGINT or SIGKILL — sent to
+its pid, or to its process group as a terminal's Ctrl-C is. Within 15 s no
+process of that ``PREFECT_HOME`` remains; after SIGTERM/SIGINT the exit
+status is 128 + signal and the flow run is not left Running; the next run
+works and loses nothing. The seconds from the signal to the last process gone
+are printed per case.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import INBOX
+from test_crash import SilentServer, email_config, write_config
+from test_email import Inbox, free_port
+from test_schedule import BIN
+
+GONE_WITHIN = 15.0  # seconds from the signal until no process of the run's PREFECT_HOME remains
+RUN_TIMEOUT = 240
+ARTICLES = len([p for p in INBOX.iterdir() if p.is_file()])
+
+
+def environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    return {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+
+
+def processes_of(home: Path) -> list[int]:
+    """Pids of the live processes whose environment names this PREFECT_HOME."""
+    marker = f"PREFECT_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if marker in env.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def start(args: list[str], home: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The command in a session of its own (its process group is its pid, as a terminal's foreground job)."""
+    with log.open("wb") as out:
+        return subprocess.Popen([str(BIN / "briefing"), *args], env=environment(home), stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "briefing"), *args], env=environment(home), capture_output=True, text=True,
+                          check=False, timeout=RUN_TIMEOUT)
+
+
+def wait_until(condition: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not condition():
+        assert proc.poll() is None, f"ended before the signal: {log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no progress: {log.read_text()[-3000:]}"
+        time.sleep(0.1)
+
+
+def signal_and_watch(proc: subprocess.Popen[bytes], signum: int, to_group: bool, home: Path, log: Path) -> float:
+    """Send the signal; seconds until the command and every process of its PREFECT_HOME are gone."""
+    assert processes_of(home), "the run's processes are visible before the signal"
+    sent = time.monotonic()
+    (os.killpg if to_group else os.kill)(proc.pid, signum)
+    try:
+        proc.wait(timeout=GONE_WITHIN)
+    except subprocess.TimeoutExpired:
+        pass
+    while processes_of(home) and time.monotonic() - sent < GONE_WITHIN:
+        time.sleep(0.05)
+    took = time.monotonic() - sent
+    left = processes_of(home)
+    names = _commands(left)
+    for pid in left:  # leave nothing behind for the next tests, whatever the verdict
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert not left, (f"{len(left)} process(es) of the run still there {GONE_WITHIN:g} s after "
+                      f"{signal.Signals(signum).name}: {names}\n{log.read_text()[-3000:]}")
+    return took
+
+
+def _commands(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+        except OSError:
+            pass
+    return out
+
+
+def check_exit(proc: subprocess.Popen[bytes], signum: int, log: Path) -> None:
+    if signum == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 128 + signum, log.read_text()[-3000:]
+
+
+def flow_run_states(home: Path, flow: str) -> list[str]:
+    """State types of ``flow``'s runs in the run's own Prefect database, oldest first."""
+    with closing(sqlite3.connect(f"file:{home / 'prefect.db'}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT fr.state_type FROM flow_run fr JOIN flow f ON f.id = fr.flow_id "
+                          "WHERE f.name = ? ORDER BY fr.created", (flow,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def stored(tmp_path: Path) -> int:
+    with closing(sqlite3.connect(f"file:{tmp_path / 'state' / 'briefing.sqlite'}?mode=ro", uri=True)) as db:
+        return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+
+def feed_config(tmp_path: Path, silent_port: int) -> str:
+    return write_config(tmp_path / "briefing.yaml", schedule={"lock_wait_seconds": 10},
+                        fetch={"retries": 0, "deadline": 600, "read_timeout": 600},
+                        sources=[{"name": "inbox", "folder": str(INBOX)},
+                                 {"name": "silent", "feed": f"http://127.0.0.1:{silent_port}/feed.xml"}])
+
+
+SIGNALS = {"SIGTERM": (signal.SIGTERM, False), "SIGINT-group": (signal.SIGINT, True),
+           "SIGKILL": (signal.SIGKILL, False)}
+
+
+@pytest.mark.parametrize(("command", "case"), [
+    ("ingest", "SIGTERM"), ("ingest", "SIGINT-group"), ("ingest", "SIGKILL"),
+    ("run", "SIGTERM"), ("run", "SIGKILL")])
+def test_a_stopped_ingest_or_run_leaves_no_process(tmp_path: Path, command: str, case: str) -> None:
+    """Stopped while a feed host holds the fetch: nothing of the run remains; the rerun stores every article."""
+    signum, to_group = SIGNALS[case]
+    home, log = tmp_path / "prefect-home", tmp_path / "stopped.log"
+    silent = SilentServer()
+    try:
+        config = feed_config(tmp_path, silent.port)
+        proc = start([command, "--config", config], home, log)
+        wait_until(silent.connected.is_set, proc, log)
+        took = signal_and_watch(proc, signum, to_group, home, log)
+    finally:
+        silent.close()  # the rerun finds the port closed: refused at once
+    check_exit(proc, signum, log)
+    flow = "briefing" if command == "run" else "ingest"
+    if signum != signal.SIGKILL:
+        assert "stopped by" in log.read_text()
+        assert flow_run_states(home, flow)[-1] in ("CRASHED", "CANCELLED"), log.read_text()[-3000:]
+
+    rerun = run([command, "--config", config], home)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert re.search(rf"inbox: ok, \d+ new of {ARTICLES}", rerun.stdout) or command == "run", rerun.stdout
+    assert stored(tmp_path) == ARTICLES, "every article of the folder is stored"
+    assert flow_run_states(home, flow)[-1] == "COMPLETED"
+    assert processes_of(home) == [], "a finished run leaves nothing either"
+    print(f"{command} {case}: all processes gone {took:.2f} s after the signal")
+
+
+@pytest.mark.parametrize("case", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_digest_leaves_no_process(tmp_path: Path, case: str) -> None:
+    """Stopped while the SMTP server never answers: nothing remains; the rerun delivers the digest."""
+    signum, to_group = SIGNALS[case]
+    home, log = tmp_path / "prefect-home", tmp_path / "stopped.log"
+    settings: dict[str, Any] = {"sources": [{"name": "inbox", "folder": str(INBOX)}],
+                                "schedule": {"lock_wait_seconds": 10}}
+    silent = SilentServer()
+    try:
+        config = write_config(tmp_path / "briefing.yaml", **settings, email=email_config(silent.port))
+        assert run(["ingest", "--config", config], home).returncode == 0
+        proc = start(["digest", "--config", config], home, log)
+        wait_until(silent.connected.is_set, proc, log)
+        took = signal_and_watch(proc, signum, to_group, home, log)
+    finally:
+        silent.close()
+    check_exit(proc, signum, log)
+    if signum != signal.SIGKILL:
+        assert flow_run_states(home, "digest")[-1] in ("CRASHED", "CANCELLED"), log.read_text()[-3000:]
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        write_config(tmp_path / "briefing.yaml", **settings, email=email_config(port))
+        rerun = run(["digest", "--config", config], home)
+    finally:
+        controller.stop()
+    assert "digest delivered" in rerun.stderr, rerun.stderr[-3000:]
+    assert len(inbox.messages) == 1, "the stopped digest's stories went out in the next one"
+    assert processes_of(home) == []
+    print(f"digest {case}: all processes gone {took:.2f} s after the signal")
+
+
+@pytest.mark.parametrize("case", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_serve_takes_its_server_with_it(tmp_path: Path, case: str) -> None:
+    """`serve` started `prefect server start`: stopping or killing serve ends it; serve starts again."""
+    signum, to_group = SIGNALS[case]
+    home = tmp_path / "prefect-home"
+    config = write_config(tmp_path / "briefing.yaml", sources=[{"name": "inbox", "folder": str(INBOX)}])
+    took, port = [], free_port()
+    for attempt, send in enumerate((signum, signal.SIGTERM)):  # the second serve proves the port and home reusable
+        log = tmp_path / f"serve-{attempt}.log"
+        proc = start(["serve", "--config", config, "--port", str(port)], home, log)
+        wait_until(lambda: "served" in log.read_text() or "serving" in log.read_text().lower(), proc, log)
+        took.append(signal_and_watch(proc, send, False, home, log))
+        if send != signal.SIGKILL:
+            # Prefect's runner ends by re-raising the signal: killed by it, as a shell shows 128 + signal
+            assert proc.returncode in (128 + send, -send), log.read_text()[-3000:]
+    print(f"serve {case}: all processes gone {took[0]:.2f} s after the signal (then SIGTERM: {took[1]:.2f} s)")

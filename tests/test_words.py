@@ -1,0 +1,45 @@
+"""Words and cross-language keys in English, Russian and Chinese (briefing/words.py), on our own sentences."""
+
+from __future__ import annotations
+
+from briefing.words import analyse
+
+
+def test_russian_forms_share_one_stem() -> None:
+    """Путин / Путина / Путину / Путиным are one word, so two Russian reports share it."""
+    words = analyse("Путин, Путина, Путину, Путиным").words
+    assert len(set(words)) == 1
+
+
+def test_chinese_is_cut_into_words() -> None:
+    """A Chinese sentence is several words, not one run of characters up to the comma."""
+    words = analyse("中俄两国元首在北京举行会谈，双方签署了多项合作文件。").words
+    assert len(words) >= 8 and {"北京", "元首", "双方"} <= set(words) and all(len(w) <= 4 for w in words)
+
+
+def test_one_name_in_three_scripts_is_one_key() -> None:
+    """The lexicon links the same person across languages; a transliterated name shares its skeleton."""
+    keys = [set(analyse(t).keys) for t in ("Putin met Trump", "Путин встретился с Трампом", "普京会见特朗普")]
+    assert all({"@putin", "@trump"} <= k for k in keys)
+    assert "~trmp" in keys[0] and "~trmp" in keys[1]
+
+
+def test_longest_chinese_form_wins() -> None:
+    """白俄罗斯 is Belarus and 俄亥俄 is Ohio: neither is Russia."""
+    assert "@russia" not in analyse("白俄罗斯总统访问俄亥俄州").keys
+    assert {"@belarus", "@ohio"} <= set(analyse("白俄罗斯总统访问俄亥俄州").keys)
+    assert "@russia" in analyse("俄罗斯总统").keys
+
+
+def test_acronyms_match_only_in_capitals() -> None:
+    """"US" and "WHO" are the country and the agency; "us" and "who" are English words."""
+    assert {"@usa", "@who"} <= set(analyse("The US and the WHO said").keys)
+    assert not {"@usa", "@who"} & set(analyse("Tell us who said it").keys)
+
+
+def test_amounts_and_dates_agree_across_languages() -> None:
+    """260 亿 = 26 billion = 26 млрд; 12 月 18 日 = December 18 = 18 декабря."""
+    keys = [set(analyse(t).keys) for t in ("Investment rose to $26 billion on December 18",
+                                            "18 декабря инвестиции выросли до 26 млрд долларов",
+                                            "12 月 18 日，投资增至 260 亿美元")]
+    assert all({"#2.6e+10", "date:12-18"} <= k for k in keys)
