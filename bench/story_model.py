@@ -261,14 +261,17 @@ def tfidf_baseline(pools: dict[str, Pool], k: int = 5, seed: int = 0,
     return out
 
 
+BEFORE = "180f5ad"  # the last commit whose story grouping was one TF-IDF cosine ≥ 0.25 with single-link unions
+
+
 def before(pools: dict[str, Pool], eval_langs: Sequence[str] = TARGETS) -> dict[str, np.ndarray]:
-    """The story grouping this model replaced (git HEAD's briefing/dedupe.py), untuned, on every pair."""
+    """The story grouping this model replaced (``BEFORE``'s briefing/dedupe.py), untuned, on every pair."""
     import importlib.util
     import subprocess
     import tempfile
 
     root = Path(__file__).resolve().parents[1]
-    source = subprocess.run(["git", "show", "HEAD:briefing/dedupe.py"], cwd=root, capture_output=True,
+    source = subprocess.run(["git", "show", f"{BEFORE}:briefing/dedupe.py"], cwd=root, capture_output=True,
                             text=True, check=True).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
@@ -330,11 +333,11 @@ def cv(features: str, train_langs: str, k: int, seed: int, c: float, baselines: 
 
 
 @main.command()
-@click.option("--seeds", default=3, show_default=True, help="Repeat the k-fold split with this many seeds.")
+@click.option("--seeds", default=5, show_default=True, help="Repeat the k-fold split with this many seeds.")
 def ablation(seeds: int) -> None:
     """What each change did: grouped 5-fold CV (counts summed over seeds), one row per step."""
     started = time.perf_counter()
-    pairs, texts = load_pairs()
+    pairs, texts = load_pairs(langs=TARGETS)
     pools = build_pools(pairs, texts)
     plain = replace(DedupeSettings(), developing=1.0)  # no weaker links inside dense stories
     steps = [

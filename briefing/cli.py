@@ -645,7 +645,7 @@ def summarize(paths: tuple[Path, ...], jsonl: Any, sentences: int) -> None:
 @click.option("--near-duplicate", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Jaccard of word shingles that makes two texts copies (default: config's, else 0.5).")
 @click.option("--same-story", type=click.FloatRange(0, 1, min_open=True), default=None,
-              help="TF-IDF cosine that makes two articles one story (default: config's, else 0.25).")
+              help="Same-story probability that links two articles (default: config's, else 0.6).")
 @config_option
 def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, same_story: float | None,
            config_path: str) -> None:

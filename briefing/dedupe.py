@@ -52,8 +52,8 @@ class DedupeSettings:
     shingle_words: int = 5
     num_perm: int = 64
     same_story: float = 0.6  # the pair model's probability (data/story_model.json: its threshold)
-    developing: float = 0.1  # ... or this, inside a dense developing story
-    developing_degree: int = 8  # ... where both articles have this many such pairs (same script)
+    developing: float = 0.3  # ... or this, inside a dense developing story
+    developing_degree: int = 4  # ... where both articles have this many such pairs (same script)
     story_days: float = 3.0
     top_terms: int = 24  # each article's most distinctive words (and keys), for finding candidate pairs
     shared_terms: int = 3  # ... of which a candidate pair shares this many (one key across scripts)
@@ -266,10 +266,10 @@ def _when(a: Article):  # noqa: ANN202 - a datetime
 class StoryModel:
     """How sure a pair of articles is one story: logistic weights over the pair's features.
 
-    Fitted by ``bench/story_model.py`` on the shared SemEval-2022 Task 8 training pairs with
-    grouped cross-validation (its figures are in bench/README.md); shipped as
-    ``data/story_model.json``. ``threshold`` is the average pair probability at which two groups
-    merge, the default of ``DedupeSettings.same_story``.
+    Fitted by ``bench/story_model.py`` on the shared SemEval-2022 Task 8 training pairs, its
+    settings chosen by grouped cross-validation (the figures are in bench/README.md); shipped as
+    ``data/story_model.json``. ``threshold`` is the probability at which a pair links, the
+    default of ``DedupeSettings.same_story`` (a test keeps the two equal).
     """
 
     features: tuple[str, ...]
@@ -299,33 +299,65 @@ class StorySpace:
     scripts: tuple[str, ...]
 
 
-def _tfidf(docs: list[list[str]], n: int) -> sp.csr_matrix:
-    """L2-normalised TF-IDF (sublinear tf, smoothed idf, as scikit-learn's) of the first ``n`` docs,
-    the idf counting all of them.
+class _TermCounts:
+    """Term counts of documents fed a batch at a time: (document, term hash, count), sorted.
 
-    Terms are told apart by their hash, in NumPy rather than one dictionary look-up per
-    term in Python (this is most of the cost of grouping stories). Columns come sorted by
-    hash: a row's sums run in the same order whatever the order of the articles.
+    Terms are told apart by their CRC-32, in NumPy rather than one dictionary look-up per
+    term in Python (this is most of the cost of grouping stories), and a batch's word
+    lists can be dropped once counted, which keeps a 100k window's memory down.
     """
-    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-    total = int(lengths.sum())
-    if not total:
-        return sp.csr_matrix((n, 1), dtype=np.float32)
-    hashes = np.fromiter(map(hash, itertools.chain.from_iterable(docs)), dtype=np.int64, count=total)
-    terms, column = np.unique(hashes, return_inverse=True)
-    row = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    counts = sp.csr_matrix((np.ones(total, dtype=np.float32), (row, column.ravel())),
-                           shape=(len(docs), len(terms)))
-    counts.sum_duplicates()
-    df = np.bincount(counts.indices, minlength=len(terms))
-    idf = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
-    top = counts[:n]
-    top.data = (1 + np.log(top.data)) * idf[top.indices]
-    norms = np.sqrt(np.asarray(top.multiply(top).sum(axis=1), dtype=np.float64).ravel())
-    norms[norms == 0] = 1
-    top = sp.csr_matrix(sp.diags((1 / norms).astype(np.float32)) @ top, dtype=np.float32)
-    top.sort_indices()
-    return top
+
+    def __init__(self) -> None:
+        self.docs = 0
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (doc, hash, count) per batch
+
+    def add(self, batch: Sequence[Sequence[list[str]]]) -> None:
+        """One batch of documents, each given as the lists of terms it is made of."""
+        lengths = np.fromiter((sum(map(len, d)) for d in batch), dtype=np.int64, count=len(batch))
+        total = int(lengths.sum())
+        terms = itertools.chain.from_iterable(itertools.chain.from_iterable(batch))
+        # CRC-32, the same in every process (Python's str hash is seeded per process, and ties among
+        # an article's top terms would fall another way in a Dask worker); a few collisions among
+        # a million terms, for half the memory of 64 bits
+        hashes = np.fromiter(map(zlib.crc32, map(_UTF8, terms)), dtype=np.int64, count=total)
+        first = self.docs
+        self.docs += len(batch)
+        if not total:
+            return
+        key = np.sort(np.repeat(np.arange(len(batch), dtype=np.int64), lengths) << 32 | hashes)
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        counts = np.diff(np.r_[start, total]).astype(np.float32)
+        key = key[start]
+        self.parts.append(((key >> 32).astype(np.int32) + first, (key & 0xFFFFFFFF).astype(np.uint32), counts))
+
+    def tfidf(self, n: int) -> sp.csr_matrix:
+        """L2-normalised TF-IDF (sublinear tf, smoothed idf, as scikit-learn's) of the first ``n``
+        documents, the idf counting all of them; once, as the counts are let go. Columns are in
+        hash order: a row's sums run in the same order whatever the order of the articles."""
+        if not self.parts:
+            return sp.csr_matrix((n, 1), dtype=np.float32)
+        doc = np.concatenate([p[0] for p in self.parts])
+        counts = np.concatenate([p[2] for p in self.parts])
+        hashes = np.concatenate([p[1] for p in self.parts])
+        self.parts = []
+        terms = np.unique(hashes)
+        column = np.searchsorted(terms, hashes).astype(np.int32)
+        del hashes
+        df = np.bincount(column, minlength=len(terms))
+        idf = (np.log((1 + self.docs) / (1 + df)) + 1).astype(np.float32)
+        mine = doc < n
+        doc, column, counts = doc[mine], column[mine], counts[mine]
+        data = (1 + np.log(counts)) * idf[column]
+        norms = np.sqrt(np.bincount(doc, weights=data.astype(np.float64) ** 2, minlength=n))
+        norms[norms == 0] = 1
+        data = (data / norms[doc]).astype(np.float32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=n), out=indptr[1:])
+        return sp.csr_matrix((data, column, indptr), shape=(n, len(terms)))
+
+
+_BATCH = 5000  # articles analysed at a time
+_UTF8 = functools.partial(str.encode, encoding="utf-8", errors="surrogatepass")
 
 
 def story_space(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
@@ -335,11 +367,14 @@ def story_space(articles: Sequence[Article], settings: DedupeSettings = DedupeSe
     known = {a.id for a in articles}
     others = [a for a in background if a.id not in known]
     step = max(1, -(-len(others) // settings.background_max_docs))  # ceil: at most background_max_docs
-    parts = [(analyse(a.title), analyse(a.text)) for a in [*articles, *others[::step]]]
-    words = [t.words + t.words + x.words for t, x in parts]
-    keys = [t.keys + x.keys for t, x in parts]
-    scripts = tuple(x.script or t.script for t, x in parts[:n])
-    return StorySpace(_tfidf(words, n), _tfidf(keys, n), scripts)
+    everything = [*articles, *others[::step]]
+    words, keys, scripts = _TermCounts(), _TermCounts(), []
+    for start in range(0, len(everything), _BATCH):
+        parts = [(analyse(a.title), analyse(a.text)) for a in everything[start:start + _BATCH]]
+        words.add([(t.words, t.words, x.words) for t, x in parts])
+        keys.add([(t.keys, x.keys) for t, x in parts])
+        scripts += [x.script or t.script for t, x in parts]
+    return StorySpace(words.tfidf(n), keys.tfidf(n), tuple(scripts[:n]))
 
 
 def _cosines(m: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -427,29 +462,16 @@ def story_candidates(space: StorySpace, settings: DedupeSettings = DedupeSetting
     return keys // n, keys % n
 
 
-DENSITY = "common"
-
-
 def _story_edges(pairs: ScoredPairs, settings: DedupeSettings) -> np.ndarray:
     """Which scored pairs link: probability ≥ ``same_story``, or ≥ ``developing`` when both articles
-    are in the same script and share ``developing_degree`` neighbours by such pairs (a developing
-    story that many outlets follow, whose reports need not all tell one event)."""
+    are in the same script and each has ``developing_degree`` such pairs (a developing story that
+    many outlets follow, whose reports need not all tell one event)."""
     n = len(pairs.articles)
     strong = pairs.weight >= round(settings.same_story * _SCALE)
     weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
-    if not weak.any():
-        return strong
-    if DENSITY == "degree":
-        degree = np.bincount(np.concatenate([pairs.left[weak], pairs.right[weak]]), minlength=n)
-        dense = (degree[pairs.left] >= settings.developing_degree) & (degree[pairs.right] >= settings.developing_degree)
-        return strong | (weak & dense)
-    i, j = pairs.left[weak], pairs.right[weak]
-    adjacency = sp.csr_matrix((np.ones(2 * len(i), dtype=np.int32), (np.concatenate([i, j]), np.concatenate([j, i]))),
-                              shape=(n, n))
-    common = np.asarray((adjacency[i].multiply(adjacency[j])).sum(axis=1)).ravel()
-    dense = np.zeros(len(pairs.weight), dtype=bool)
-    dense[np.flatnonzero(weak)] = common >= settings.developing_degree
-    return strong | dense
+    degree = np.bincount(np.concatenate([pairs.left[weak], pairs.right[weak]]), minlength=n)
+    dense = (degree[pairs.left] >= settings.developing_degree) & (degree[pairs.right] >= settings.developing_degree)
+    return strong | (weak & dense)
 
 
 def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,

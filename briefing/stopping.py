@@ -30,6 +30,7 @@ from types import FrameType
 from briefing import children
 
 GRACE_SECONDS = 7.0  # from the signal to the forced exit: within the 10 s a service manager usually allows
+GRACE_ENV = "BRIEFING_STOP_GRACE_SECONDS"  # a longer grace where a slow Prefect server must record the crash
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -44,8 +45,8 @@ class Interrupted(KeyboardInterrupt):
 class Stop:
     """The signal received (if any), and the watchdog it started."""
 
-    def __init__(self, grace: float = GRACE_SECONDS):
-        self.grace = grace
+    def __init__(self, grace: float | None = None):
+        self.grace = grace if grace is not None else _grace_from_env()
         self.signum: int | None = None
         self._handled = False
         self._lock = threading.Lock()
@@ -82,6 +83,15 @@ class Stop:
         os._exit(128 + self.signum)
 
 
+def _grace_from_env() -> float:
+    """``GRACE_SECONDS``, or the number in ``BRIEFING_STOP_GRACE_SECONDS`` (a bad value keeps the default)."""
+    try:
+        value = float(os.environ.get(GRACE_ENV, GRACE_SECONDS))
+    except ValueError:
+        return GRACE_SECONDS
+    return value if value > 0 else GRACE_SECONDS
+
+
 def signal_of(exc: BaseException | None) -> int | None:
     """The signal an exception stands for: ours, KeyboardInterrupt, or Prefect's TerminationSignal."""
     if isinstance(exc, Interrupted):
@@ -95,7 +105,7 @@ def signal_of(exc: BaseException | None) -> int | None:
 
 
 @contextmanager
-def stop_on_signals(grace: float = GRACE_SECONDS) -> Iterator[Stop]:
+def stop_on_signals(grace: float | None = None) -> Iterator[Stop]:
     """Handle SIGTERM and SIGINT as above while the block runs (only in the main thread; elsewhere a no-op).
 
     The handlers are restored when the block ends without a signal; after a

@@ -8,8 +8,9 @@ Story grouping compares articles by their words, and what a word is depends on t
 * Russian inflects: Snowball stems (PyStemmer) make Путин / Путина / Путину one word.
 * Latin script: lower-cased Snowball English stems, English stop words dropped.
 
-*Keys* link articles across languages, where no word is shared: numbers (``#130``), Latin-script
-names, also where a Chinese or Russian text quotes one (米奇·麦康奈尔（Mitch McConnell）), a
+*Keys* link articles across languages, where no word is shared: numbers (``#130``), amounts with
+their scale (2100 万 = 21 million = 21 млн is ``#2.1e+07``), dates (12 月 18 日 = December 18 =
+18 декабря is ``date:12-18``), Latin-script names, also where a Chinese or Russian text quotes one (布林肯（Antony Blinken）), a
 consonant skeleton of capitalised names in Latin or Cyrillic letters (Трамп and Trump are both
 ``~trmp``), and the concepts of a small news lexicon written for this project
 (``data/news_lexicon.tsv``: Putin = Путин = 普京 is ``@putin``). Within one language they also
@@ -22,6 +23,7 @@ the rest of Briefing.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import threading
@@ -45,7 +47,6 @@ _LATIN_NAME = re.compile(r"[A-Z\u00c0-\u00de][A-Za-z\u00c0-\u024f]*")
 _CYRILLIC_NAME = re.compile(r"\b[А-ЯЁ][а-яёА-ЯЁ]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DOTTED = re.compile(r"(?<!\w)([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # U.S. → US, U.K. → UK
-_DOTTED_FORMS = ("U.S.", "U.K.", "U.N.", "E.U.", "U.A.E.")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 _SCALE_WORDS = frozenset({"thousand", "million", "billion", "trillion", "mn", "bn", "tn", "m", "b",
                           "тыс", "млн", "млрд", "трлн"})
@@ -190,24 +191,25 @@ def _stems(words: list[str], language: str) -> list[str]:
     known = _STEMS[language]
     out = list(map(known.get, words))
     if None in out:
+        new = list({w for w, s in zip(words, out) if s is None})
+        fresh = dict(zip(new, _stemmer(language).stemWords(new)))
         if len(known) > 1_000_000:
             known.clear()
-        new = list({w for w, s in zip(words, out) if s is None})
-        known.update(zip(new, _stemmer(language).stemWords(new)))
-        out = list(map(known.__getitem__, words))
+        known.update(fresh)
+        out = [s if s is not None else fresh[w] for w, s in zip(words, out)]
     return out
 
 
 def _english_words(text: str, tokens: list[str] | None = None) -> list[str]:
     """Snowball stems of the Latin-script words, stop words dropped (``tokens``: already found)."""
     tokens = tokens if tokens is not None else _LATIN_WORD.findall(text.lower())
-    return _stems([t for t in tokens if t not in _ENGLISH_STOP], "english")
+    return _stems(list(itertools.filterfalse(_ENGLISH_STOP.__contains__, tokens)), "english")
 
 
 def _russian_words(text: str, tokens: list[str] | None = None) -> list[str]:
     """Snowball stems of the Cyrillic words, stop words dropped."""
     tokens = tokens if tokens is not None else _CYRILLIC_WORD.findall(text.lower().replace("ё", "е"))
-    return _stems([t for t in tokens if t not in _RUSSIAN_STOP], "russian")
+    return _stems(list(itertools.filterfalse(_RUSSIAN_STOP.__contains__, tokens)), "russian")
 
 
 def _chinese_words(runs: list[str]) -> list[str]:
@@ -220,7 +222,7 @@ def _chinese_words(runs: list[str]) -> list[str]:
 def _concepts(stems: list[str], table: dict[tuple[str, ...], str], single: dict[str, str],
               firsts: frozenset[str]) -> list[str]:
     """Lexicon concepts among the stems: every one-word form, and forms of several consecutive words."""
-    out = [single[s] for s in stems if s in single]
+    out = list(filter(None, map(single.get, stems)))
     if not firsts.isdisjoint(stems):
         n = len(stems)
         for i in [i for i, s in enumerate(stems) if s in firsts]:
@@ -246,7 +248,7 @@ def _chinese_concepts(text: str, automaton: ahocorasick.Automaton) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=200_000)
+@functools.lru_cache(maxsize=100_000)
 def _skeleton(name: str) -> str:
     """Consonants of a name in Latin letters, doubled ones once: Trump, Трамп → trmp."""
     folded = unicodedata.normalize("NFKD", name.lower())
@@ -309,7 +311,7 @@ def analyse(text: str) -> Terms:
     """
     lexicon = _lexicon()
     text = text[:TEXT_CHARS]
-    if any(d in text for d in _DOTTED_FORMS):
+    if ".S." in text or ".K." in text or ".N." in text or "E.U." in text:
         text = _DOTTED.sub(lambda m: "".join(g for g in m.groups() if g), text)
     lower = text.lower()
     latin = _LATIN_WORD.findall(lower)
@@ -354,7 +356,7 @@ def _name_keys(names: list[str], capitals: dict[str, str]) -> list[str]:
         key = _NAME_KEYS.get(name)
         if key is None:
             key = _NAME_KEYS[name] = _name_key(name, capitals)
-            if len(_NAME_KEYS) > 500_000:
+            if len(_NAME_KEYS) > 200_000:
                 _NAME_KEYS.clear()
         out += key
     return out

@@ -186,8 +186,11 @@ def _stored(db: Path) -> int:
 
 @pytest.mark.usefixtures("prefect_server")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver, signum: int) -> None:
+def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver, signum: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The run waits on a feed host that never answers: the signal ends it; the rerun stores all 2,000."""
+    # On a loaded CI machine the session's Prefect server may take longer than the 7 s grace to record the crash.
+    monkeypatch.setenv("BRIEFING_STOP_GRACE_SECONDS", "25")
     if signal.getsignal(signum) is signal.SIG_IGN:  # inherited by the child, which then keeps ignoring it
         pytest.skip(f"{signal.Signals(signum).name} is ignored in this test process")
     served = threading.Event()
@@ -223,7 +226,7 @@ def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver,
     assert proc.returncode == 128 + signum, output[-3000:]
     name = signal.Signals(signum).name
     # Said as it unwinds, or by the watchdog when Prefect's own cleanup outlasts the grace period (a loaded machine).
-    assert f"stopped by {name}" in output or f"still stopping 7 s after {name}" in output, output[-3000:]
+    assert f"stopped by {name}" in output, output[-3000:]
     assert _flow_run_states(config)[-1] in ("CRASHED", "CANCELLED"), output[-3000:]
     assert _stored(db) == 0, "stopped while fetching: nothing was committed yet"
     assert query(db, "SELECT name FROM locks") == [], "the lock was released on the way out"
@@ -237,8 +240,10 @@ def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver,
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_sigterm_while_storing_keeps_the_committed_batches(tmp_path: Path, httpserver) -> None:
+def test_sigterm_while_storing_keeps_the_committed_batches(tmp_path: Path, httpserver,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGTERM once a batch is committed: exit 143, whole batches kept, the rerun adds exactly the rest."""
+    monkeypatch.setenv("BRIEFING_STOP_GRACE_SECONDS", "25")
     from flows.ingest import STORE_BATCH
 
     for attempt, count in enumerate((ENTRIES, 3 * ENTRIES)):  # a bigger feed if the run outran the signal
