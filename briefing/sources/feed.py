@@ -711,11 +711,30 @@ async def fetch_feeds(sources: Sequence[SourceConfig], states: dict[str, FetchSt
 
 def fetch_all(sources: Sequence[SourceConfig], states: dict[str, FetchState], policy: FetchConfig,
               transport: httpx.AsyncBaseTransport | None = None) -> list[SourceOutcome]:
-    """Blocking wrapper of ``fetch_feeds`` for callers without an event loop."""
+    """Blocking wrapper of ``fetch_feeds``: the event loop runs in a thread of its own.
+
+    The calling (main) thread only waits, so a SIGTERM/SIGINT handler that raises
+    (Prefect's does) raises there, cleanly, and never inside the loop's own machinery,
+    where it once left a stopped run unable to unwind.
+    """
     started = time.monotonic()
-    outcomes = asyncio.run(fetch_feeds(sources, states, policy, transport))
+    done: list[list[SourceOutcome]] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            done.append(asyncio.run(fetch_feeds(sources, states, policy, transport)))
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+
+    worker = threading.Thread(target=work, name="briefing-fetch", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.25)
+    if failed:
+        raise failed[0]
     log.info("fetched %d feeds in %.1f s", len(sources), time.monotonic() - started)
-    return outcomes
+    return done[0]
 
 
 class FeedSource:
