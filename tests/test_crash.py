@@ -115,6 +115,25 @@ def start(command: str, config: str, log: Path) -> subprocess.Popen[bytes]:
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def wait_until(condition: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll ``condition`` while the run goes on; fail if the run ends first or makes no progress."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not condition():
+        assert proc.poll() is None, f"the run ended early: {log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"the run made no progress: {log.read_text()[-3000:]}"
+        time.sleep(0.05)
+
+
+def stored_count(conn: sqlite3.Connection | None) -> int:
+    """Articles a running ingest has committed so far (0 before the store exists or while it migrates)."""
+    if conn is None:
+        return 0
+    try:
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.OperationalError:  # not migrated yet, or a checkpoint in the way
+        return 0
+
+
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the run's process group and reap it (a zombie would still look alive to the lock)."""
     try:
@@ -178,12 +197,7 @@ def _kill_ingest_midway(config: str, db: Path, total: int, log: Path) -> tuple[i
             assert time.monotonic() < deadline, f"ingest made no progress: {log.read_text()[-3000:]}"
             if conn is None and db.with_name(db.name + "-wal").exists():
                 conn = read_only(db)
-            stored = 0
-            if conn is not None:
-                try:
-                    stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-                except sqlite3.OperationalError:  # not migrated yet, or a checkpoint in the way
-                    pass
+            stored = stored_count(conn)
             if stored >= total:
                 break
             if stored:

@@ -30,7 +30,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from test_crash import RUN_TIMEOUT, SilentServer, query, read_only, run, start, write_config
+from test_crash import (RUN_TIMEOUT, SilentServer, query, read_only, run, start, stored_count, wait_until,
+                        write_config)
 from werkzeug import Request, Response
 
 from briefing.config import FetchConfig, SourceConfig
@@ -172,14 +173,6 @@ def _ended_within(proc: subprocess.Popen[bytes], log: Path, bound: float) -> flo
     return time.monotonic() - started
 
 
-def _wait_for(condition: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while not condition():
-        assert proc.poll() is None, f"the run ended early: {log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"the run made no progress: {log.read_text()[-3000:]}"
-        time.sleep(0.05)
-
-
 def _stored(db: Path) -> int:
     return query(db, "SELECT count(*) FROM articles")[0][0]
 
@@ -211,7 +204,7 @@ def test_a_signal_stops_ingest_held_by_a_silent_host(tmp_path: Path, httpserver,
         log = tmp_path / "stopped.log"
         proc = start("ingest", config, log)
         try:
-            _wait_for(lambda: silent.connected.is_set() and served.is_set(), proc, log)
+            wait_until(lambda: silent.connected.is_set() and served.is_set(), proc, log)
             time.sleep(0.5)  # the 2,000 page fetches are done or under way; the silent feed holds the run
             assert proc.poll() is None, f"the run ended before the signal: {log.read_text()[-3000:]}"
             proc.send_signal(signum)
@@ -286,12 +279,7 @@ def _signal_once_stored(proc: subprocess.Popen[bytes], db: Path, log: Path,
             assert time.monotonic() < deadline, f"ingest made no progress: {log.read_text()[-3000:]}"
             if conn is None and db.with_name(db.name + "-wal").exists():
                 conn = read_only(db)
-            stored = 0
-            if conn is not None:
-                try:
-                    stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-                except sqlite3.OperationalError:  # not migrated yet, or a checkpoint in the way
-                    pass
+            stored = stored_count(conn)
             if stored >= total:
                 break
             if stored:

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import INBOX
-from test_crash import SilentServer, email_config, write_config
+from test_crash import SilentServer, email_config, wait_until, write_config
 from test_email import Inbox, free_port
 from test_schedule import BIN
 
@@ -68,14 +68,6 @@ def start(args: list[str], home: Path, log: Path) -> subprocess.Popen[bytes]:
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN / "briefing"), *args], env=environment(home), capture_output=True, text=True,
                           check=False, timeout=RUN_TIMEOUT)
-
-
-def wait_until(condition: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while not condition():
-        assert proc.poll() is None, f"ended before the signal: {log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no progress: {log.read_text()[-3000:]}"
-        time.sleep(0.1)
 
 
 def signal_and_watch(proc: subprocess.Popen[bytes], signum: int, to_group: bool, home: Path, log: Path) -> float:
