@@ -79,3 +79,8 @@ class BusyError(StorageError):
         self.name, self.holder = name, holder
         super().__init__(f"{name} is already running (held by {holder} since {since}); "
                          f"waited {waited:g} s, exiting without doing anything")
+
+
+def one_line(value: object, limit: int = 300) -> str:
+    """A reason fit for a log line or a skip list: whitespace folded (parser messages span lines), capped."""
+    return " ".join(str(value).split())[:limit]

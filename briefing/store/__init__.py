@@ -119,6 +119,16 @@ class Store:
         return cls(config.store_url) if config.store_url else cls.open_dir(config.state_dir)
 
     @classmethod
+    @contextmanager
+    def open(cls, config: Any) -> Iterator[Store]:
+        """``with Store.open(config) as store:`` — the config's store, closed when the block ends."""
+        store = cls.for_config(config)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @classmethod
     def open_dir(cls, state_dir: Path) -> Store:
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
