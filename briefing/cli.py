@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from briefing.exceptions import BriefingError, ConfigError, ExtractionError
+from briefing.exceptions import BriefingError, ConfigError, ExtractionError, UsageError
 
 DEFAULT_CONFIG = "config/briefing.yaml"
 
@@ -31,7 +31,7 @@ config_option = click.option(
 
 
 def _fail(exc: BriefingError) -> NoReturn:
-    _die(str(exc), 2 if isinstance(exc, ConfigError) else 1)
+    _die(str(exc), 2 if isinstance(exc, (ConfigError, UsageError)) else 1)
 
 
 def _die(message: str, code: int) -> NoReturn:

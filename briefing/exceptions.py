@@ -9,7 +9,10 @@
     ├── StorageError                       (driver errors at the store boundary)
     │   └── BusyError                      .name: another run holds the lock
     ├── RenderError
-    └── DeliveryError                      .recipient
+    │   └── ArchiveError                   .path: an archived digest cannot be read back
+    ├── DeliveryError                      .recipient
+    ├── UsageError                         a command asked for what does not exist (a digest id)
+    └── ServerError                        the Prefect server would not start or answer
 
 Each error keeps what identifies it and shows it in ``str()``; callers chain
 with ``raise ... from`` so the original cause is never lost.
@@ -62,6 +65,22 @@ class StorageError(BriefingError):
 
 class RenderError(BriefingError):
     """A template could not be rendered or the archive not written."""
+
+
+class ArchiveError(RenderError):
+    """An archived digest (its ``.eml``, its HTML) cannot be read back."""
+
+    def __init__(self, path: str, message: str):
+        self.path, self.message = path, message
+        super().__init__(f"archived digest {path}: {message}")
+
+
+class UsageError(BriefingError):
+    """A command asked for something that does not exist, e.g. a digest id the ledger does not hold."""
+
+
+class ServerError(BriefingError):
+    """The Prefect server Briefing starts (or reuses) did not start or did not answer."""
 
 
 class DeliveryError(BriefingError):

@@ -66,6 +66,7 @@ class DigestResult:
     articles: int = 0
     text: str | None = None
     digest_id: int | None = None
+    sources: tuple[SourceHealth, ...] = ()  # a whole run's ingest: how each source fared (empty for a digest alone)
 
 
 @task(cache_policy=PER_RUN)
