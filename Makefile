@@ -6,7 +6,7 @@ CONFIG ?= config/briefing.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: run test serve clean chromium screenshot
+.PHONY: run test lint serve clean chromium screenshot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -34,9 +34,14 @@ chromium:
 test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -q
 
+## Lint (ruff) and type-check (mypy: strict on briefing/, bodies checked in flows/); both read pyproject.toml.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 ## Retake docs/digest-sample.png.
 screenshot: $(VENV)/.installed chromium
 	$(BIN)/python tests/test_browser.py docs/digest-sample.png
 
 clean:
-	rm -rf $(VENV) .briefing digests .pytest_cache
+	rm -rf $(VENV) .briefing digests .pytest_cache .mypy_cache .ruff_cache

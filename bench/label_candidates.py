@@ -13,8 +13,8 @@ other JSON files are the fixtures' expected outputs and are skipped. Entries wit
 summary/content text are skipped.
 
 Each entry gets ``sides``: which of ``russia`` / ``china`` its title + text mentions, by a small
-keyword list (English, a few other European languages, Cyrillic and Chinese script). That is only a sieve for choosing what to read; the labels
-themselves were set by a person reading each item.
+keyword list (English, a few other European languages, Cyrillic and Chinese script). That is only a sieve
+for choosing what to read; the labels themselves were set by a person reading each item.
 
 The third-party text is never written anywhere: ``--show`` prints it to stdout for reading only.
 ``--check`` verifies that every labelled (file, index) resolves and that its ``id`` still matches.
@@ -27,8 +27,9 @@ import html
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import feedparser
 

@@ -39,8 +39,18 @@ from sklearn.model_selection import StratifiedGroupKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from similarity import DATA, article  # noqa: E402
 
-from briefing.dedupe import (DedupeSettings, ScoredPairs, StoryModel, StorySpace, _Groups,  # noqa: E402
-                             duplicate_groups, link_stories, pair_features, scored_pairs, story_space)
+from briefing.dedupe import (  # noqa: E402
+    DedupeSettings,
+    ScoredPairs,
+    StoryModel,
+    StorySpace,
+    _Groups,
+    duplicate_groups,
+    link_stories,
+    pair_features,
+    scored_pairs,
+    story_space,
+)
 from briefing.types import Article  # noqa: E402
 
 PAIRS_CSV = DATA / "semeval2022-task8" / "training_set.csv"
@@ -244,11 +254,11 @@ def tfidf_baseline(pools: dict[str, Pool], k: int = 5, seed: int = 0,
         v = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(docs)
         cos = (v @ v.T).toarray()
 
-        def stories(t: float) -> np.ndarray:
-            g = _Groups(len(docs))
+        def stories(t: float, cos: np.ndarray = cos) -> np.ndarray:  # this language's cosines, bound now
+            g = _Groups(len(cos))
             for i, j in zip(*np.nonzero(np.triu(cos, 1) >= t)):
                 g.union(int(i), int(j))
-            return np.array([g.find(i) for i in range(len(docs))])
+            return np.array([g.find(i) for i in range(len(cos))])
 
         total = np.zeros(3, dtype=np.int64)
         grid = np.round(np.arange(0.05, 0.9, 0.025), 3)

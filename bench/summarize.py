@@ -72,6 +72,8 @@ from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
 from briefing.extract import article_id, content_hash
+from briefing.summarize import summarize
+from briefing.types import Article
 
 _PYSBD = pysbd.Segmenter(language="en", clean=False)
 
@@ -79,8 +81,6 @@ _PYSBD = pysbd.Segmenter(language="en", clean=False)
 def pysbd_sentences(paragraph: str) -> list[str]:
     """pysbd, as the issue prescribes for sumy (ours uses briefing.sentences)."""
     return [s.strip() for s in _PYSBD.segment(paragraph) if s.strip()]
-from briefing.summarize import summarize
-from briefing.types import Article
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "summarization" / "bbc-news-summary-aligned-100"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -307,7 +307,8 @@ def main(data: Path, repeat: int, worst: int) -> None:
 
     click.echo(f"\nSpeed: (T(N) − T(1)) / (N − 1), N = {len(docs)}, median of {repeat} interleaved rounds")
     for name, s in speed.items():
-        click.echo(f"  {name:<{max(width, 16)}}  cpu {s['cpu'] * 1000:7.2f} ms/article  wall {s['wall'] * 1000:7.2f} ms/article"
+        click.echo(f"  {name:<{max(width, 16)}}  cpu {s['cpu'] * 1000:7.2f} ms/article"
+                   f"  wall {s['wall'] * 1000:7.2f} ms/article"
                    f"   (T(N) cpu {s['cpu_n']:.3f} s, T(1) cpu {s['cpu_1'] * 1000:.2f} ms)")
     click.echo("  (pysbd split only: the sentence segmentation both of them do, timed alone)")
     ratio_cpu = speed["LexRank (sumy)"]["cpu"] / speed["ours"]["cpu"]
@@ -370,7 +371,8 @@ def main(data: Path, repeat: int, worst: int) -> None:
                     wtl[0 if delta >= 0.005 else 1 if delta > -0.005 else 2] += 1
             total = [t + x for t, x in zip(total, wtl)]
             cells.append("-".join(map(str, wtl)))
-        click.echo(f"| {name:<{width}} | " + " | ".join(f"{x:^13}" for x in cells) + f" | {'-'.join(map(str, total)):<8} |")
+        click.echo(f"| {name:<{width}} | " + " | ".join(f"{x:^13}" for x in cells)
+                   + f" | {'-'.join(map(str, total)):<8} |")
 
     if hashlib.sha256(source.read_bytes()).hexdigest()[:12] != digest:
         click.echo("\nwarning: briefing/summarize.py changed during the run; the results are of the version "

@@ -13,8 +13,17 @@ from briefing.config import Config, load_config
 from briefing.dates import parse_dateline, parse_datetime
 from briefing.dedupe import duplicate_groups, story_groups
 from briefing.digest import Window, build_digest, plan_window
-from briefing.exceptions import (BriefingError, ConfigError, DeliveryError, ExtractionError, FetchError,
-                                 ParseError, RenderError, SourceError, StorageError)
+from briefing.exceptions import (
+    BriefingError,
+    ConfigError,
+    DeliveryError,
+    ExtractionError,
+    FetchError,
+    ParseError,
+    RenderError,
+    SourceError,
+    StorageError,
+)
 from briefing.extract import to_article
 from briefing.relevance import Topic, load_topic, score
 from briefing.store import Store

@@ -268,7 +268,10 @@ def _mark_polls(lines: list[_Line]) -> None:
         return
     groups: list[list[int]] = [[hits[0]]]
     for i in hits[1:]:
-        (groups[-1] if i - groups[-1][-1] <= 3 else groups.append([i]) or groups[-1]).append(i)
+        if i - groups[-1][-1] <= 3:
+            groups[-1].append(i)
+        else:
+            groups.append([i, i])  # counted twice: a later lone hit passes the two-hit test below, as it always did
     for group in groups:
         if len(group) < 2:
             continue

@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -88,7 +88,8 @@ def _check_store(config: Any) -> None:
     """
     from briefing.store import Store
 
-    Store.for_config(config).close()
+    with Store.open(config):
+        pass
 
 
 def _load_checked(config_path: str) -> Any:
@@ -103,7 +104,7 @@ def _load_checked(config_path: str) -> Any:
     return config
 
 
-def _say_failures(healths: list[Any], sources: int) -> bool:
+def _say_failures(healths: Sequence[Any], sources: int) -> bool:
     """Each failed source and why, one line each on stderr; True when all ``sources`` failed."""
     failed = [h for h in healths if h.status == "failed"]
     for h in failed:
@@ -203,15 +204,9 @@ def run(config_path: str, progress: bool) -> None:
     config = _load_checked(config_path)
     _check_store(config)
     from flows.briefing import briefing_flow
-    _report(_run_flow(lambda: briefing_flow(config_path), progress))
-    from briefing.store import Store
-
-    store = Store.for_config(config)  # the ingest's outcome per source, as the digest's footer shows it
-    try:
-        healths = store.source_health([s.name for s in config.sources])
-    finally:
-        store.close()
-    if _say_failures(healths, len(config.sources)):
+    result = _run_flow(lambda: briefing_flow(config_path), progress)
+    _report(result)
+    if _say_failures(result.sources, len(config.sources) if result.sources else 0):  # none: another ingest ran
         sys.exit(1)
 
 
@@ -293,7 +288,7 @@ def _check_window(config: Any, since: datetime | None, until: datetime | None) -
     from briefing.digest import explicit_window
 
     try:
-        explicit_window(since, until, datetime.now(timezone.utc), config.digest.first_window_days,
+        explicit_window(since, until, datetime.now(UTC), config.digest.first_window_days,
                         config.schedule.tz)
     except ValueError as exc:
         _die(f"--since/--until: {exc} (times without an offset are in {config.schedule.timezone})", 2)
@@ -312,30 +307,14 @@ def digests(config_path: str) -> None:
     Example:
       briefing digests --config config/briefing.yaml
     """
-    from briefing.store import Store
+    from briefing.store import Store, delivery_status
 
-    config = _load(config_path)
-    store = Store.for_config(config)
-    try:
+    with Store.open(_load(config_path)) as store:
         ledger = store.digests()
-    finally:
-        store.close()
     for d in ledger:
         click.echo(f"{d.id}\t{d.window_start:%Y-%m-%d %H:%M}–{d.window_end:%Y-%m-%d %H:%M}\t"
-                   f"{d.stories} stories\t{_ledger_status(d, ledger)}\t{d.kind}\t"
+                   f"{d.stories} stories\t{delivery_status(d, ledger)}\t{d.kind}\t"
                    f"{d.archive_path}")
-
-
-def _ledger_status(d: Any, ledger: list[Any]) -> str:
-    if d.delivered:
-        return "delivered"
-    if d.kind == "backfill":
-        return "archived"
-    # Overlap, as the digest flow reads "already delivered": the next regular window starts where the
-    # last delivered one ended, so a delivered digest overlapping this one came after it and holds its stories.
-    covering = [r.id for r in ledger if r.delivered and r.kind == "regular" and r.id != d.id
-                and r.window_start < d.window_end and r.window_end > d.window_start]
-    return f"superseded by #{min(covering)}" if covering else "NOT delivered"
 
 
 @main.command()
@@ -455,7 +434,7 @@ def _records(paths: tuple[Path, ...], jsonl: Any, clean: bool) -> Iterator[_Reco
 
     if bool(paths) == bool(jsonl):
         raise click.UsageError("give PATH... or --jsonl FILE (one of the two)")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for root in paths:
         skipped: list[tuple[str, str]] = []
         files = iter_documents(root, skipped) if root.is_dir() else [root]
@@ -473,9 +452,9 @@ def _records(paths: tuple[Path, ...], jsonl: Any, clean: bool) -> Iterator[_Reco
 
 
 def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
+    """One ``--jsonl`` line checked against the record format; the library makes the Article."""
     from briefing.dates import parse_datetime
-    from briefing.extract import article_id, content_hash, to_article
-    from briefing.types import Article, RawItem
+    from briefing.extract import record_to_article
 
     try:
         record = json.loads(line)
@@ -496,38 +475,13 @@ def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
         published = parse_datetime(record["published"]) if record.get("published") else None
     except (ValueError, TypeError) as exc:
         return _Record(rid, error=f"bad 'published': {exc}")
-    source = str(record.get("source") or "jsonl")
-    location = str(record.get("url") or rid)
     options = {k: v for k, v in record.items() if k not in {"id", "text", "title", "url", "source", "published"}}
-    if clean:
-        try:
-            article = to_article(RawItem(source, location, text, "text", title, published), now)
-        except ExtractionError as exc:
-            if text.strip() or title is None:
-                return _Record(rid, error=exc.message)
-            article = _headline(source, location, title, now, published)
-        return _Record(rid, article, options)
-    if not text.strip() and title is not None:
-        return _Record(rid, _headline(source, location, title, now, published), options)
-    # Already clean text: keep it verbatim; single newlines also separate paragraphs.
-    body = text.replace("\r\n", "\n")
-    if "\n\n" not in body:
-        body = "\n\n".join(p.strip() for p in body.split("\n") if p.strip())
-    digest = content_hash(body)
-    from briefing.clean import derive_title
-    return _Record(rid, Article(id=article_id(source, digest), source=source, location=location,
-                                title=title or derive_title(body.split("\n\n")[0]), text=body,
-                                content_hash=digest, first_seen=now, published=published), options)
-
-
-def _headline(source: str, location: str, title: str, now: datetime, published: datetime | None) -> Any:
-    """A record that is only a headline (feeds are full of them): an Article with its title and no text."""
-    from briefing.extract import article_id, content_hash
-    from briefing.types import Article
-
-    digest = content_hash(f"{title}\n\n")  # as to_article hashes a headline alone: two headlines, two articles
-    return Article(id=article_id(source, digest), source=source, location=location, title=title, text="",
-                   content_hash=digest, first_seen=now, published=published, teaser=True)
+    try:
+        article = record_to_article(str(record.get("source") or "jsonl"), str(record.get("url") or rid), text,
+                                    title, published, now, clean)
+    except ExtractionError as exc:
+        return _Record(rid, error=exc.message)
+    return _Record(rid, article, options)
 
 
 def _emit(obj: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ Russia–China lexicon. ``check_config`` looks at what the values point to
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -23,10 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from briefing.exceptions import ConfigError
+from briefing.exceptions import ConfigError, one_line
 from briefing.urls import is_http_url
 
 ENV_PREFIX = "BRIEFING_"
+_WHOLE = sys.maxsize  # PyYAML's message spans lines (the mark, a caret): a config error folds it, uncut
 TOPIC_NAME = "russia_china.yaml"
 # The one copy of the bundled topic in a checkout; a wheel carries it as briefing/topics/ (pyproject.toml).
 REPO_TOPIC = Path(__file__).resolve().parent.parent / "config" / "topics" / TOPIC_NAME
@@ -199,7 +201,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {_one_line(exc)}", path=str(path)) from exc
+        raise ConfigError(f"not valid YAML: {one_line(exc, limit=_WHOLE)}", path=str(path)) from exc
     if not isinstance(raw, dict):
         raise ConfigError("the file must hold a mapping of keys", path=str(path))
     raw, from_env = _apply_env(raw, environ)
@@ -277,7 +279,7 @@ def _with_feeds_file(raw: dict[str, Any], path: Path) -> tuple[dict[str, Any], P
     try:
         extra = yaml.safe_load(feeds_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read feeds file: {_one_line(exc)}", path=str(feeds_path)) from exc
+        raise ConfigError(f"cannot read feeds file: {one_line(exc, limit=_WHOLE)}", path=str(feeds_path)) from exc
     sources = extra.get("sources", []) if isinstance(extra, dict) else None
     if not isinstance(sources, list):
         raise ConfigError("must hold a list under 'sources'", path=str(feeds_path), key="sources")
@@ -311,7 +313,8 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> tuple[dict[st
             else:
                 parsed = None if stripped in ("", "null", "~") else value
         except yaml.YAMLError as exc:
-            raise ConfigError(f"not valid YAML: {_one_line(exc)}", path=f"environment variable {name}") from exc
+            raise ConfigError(f"not valid YAML: {one_line(exc, limit=_WHOLE)}",
+                              path=f"environment variable {name}") from exc
         node = out
         for key in keys[:-1]:
             child = node.get(key)
@@ -320,11 +323,6 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> tuple[dict[st
         node[keys[-1]] = parsed
         from_env[tuple(keys)] = name
     return out, from_env
-
-
-def _one_line(exc: Exception) -> str:
-    """PyYAML's messages span lines (the mark, a caret); a config error is one line."""
-    return " ".join(str(exc).split())
 
 
 def _resolve(config: Config, base: Path) -> Config:

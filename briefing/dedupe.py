@@ -19,8 +19,7 @@ Two levels, because the reader wants each story once and every outlet named:
   not merge everything it touches. Candidate pairs share distinctive words or
   keys, so the work grows with the number of articles, not its square.
 
-Pure: lists of Articles in, groups out. Signatures can be kept by the caller
-(the store) so a run only compares new articles against its window.
+Pure: lists of Articles in, groups out.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 
 import numpy as np
@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from datasketch import MinHash, MinHashLSH
 
 from briefing.types import Article
-from briefing.urls import canonical_url
+from briefing.urls import canonical_url, is_written_http_url
 from briefing.words import HAN, analyse
 
 
@@ -130,10 +130,24 @@ def _shingles_of_words(words: list[str], size: int) -> np.ndarray:
     return np.unique(acc >> np.uint64(32))
 
 
+@dataclass(frozen=True)
+class _Permutations:
+    """datasketch's seeded affine32 permutations (h → a·h + b mod 2³²) and its empty signature."""
+
+    a: np.ndarray
+    b: np.ndarray
+    empty: np.ndarray
+
+
 @functools.lru_cache(maxsize=8)
-def _template(num_perm: int) -> MinHash:
-    """One MinHash whose permutations every signature shares (drawing them costs more than hashing)."""
-    return MinHash(num_perm=num_perm, hashfunc=int)
+def _permutations(num_perm: int) -> _Permutations:
+    """The permutations every signature shares, drawn once (drawing them costs more than hashing).
+
+    datasketch's internals: tests/test_datasketch.py checks they still mean what this module assumes.
+    """
+    template = MinHash(num_perm=num_perm, hashfunc=int)
+    a, b = template.permutations
+    return _Permutations(np.asarray(a), np.asarray(b), np.asarray(template.hashvalues))
 
 
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer, as datasketch pre-mixes
@@ -141,9 +155,9 @@ _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer
 
 def _minhash_values(hashes: np.ndarray, num_perm: int) -> np.ndarray:
     """What ``MinHash.update_batch`` computes (datasketch's affine32 scheme), in NumPy, no call per value."""
-    t = _template(num_perm)
+    p = _permutations(num_perm)
     if not len(hashes):
-        return t.hashvalues.copy()
+        return p.empty.copy()
     s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
     hv = hashes.astype(np.uint32)
     with np.errstate(over="ignore"):
@@ -152,15 +166,8 @@ def _minhash_values(hashes: np.ndarray, num_perm: int) -> np.ndarray:
         hv = hv ^ (hv >> s2)
         hv = hv * m2
         hv = hv ^ (hv >> s3)
-        a, b = t.permutations
-        return np.minimum(t.hashvalues, (hv[:, None] * a + b).min(axis=0))
-
-
-def signature(text: str, settings: DedupeSettings = DedupeSettings()) -> MinHash:
-    """The MinHash of a text's shingles (a datasketch MinHash, for callers that keep signatures)."""
-    t = _template(settings.num_perm)
-    values = _minhash_values(shingle_hashes(text, settings.shingle_words), settings.num_perm)
-    return MinHash(hashfunc=int, hashvalues=values, permutations=t.permutations, scheme=t.scheme)
+        values: np.ndarray = np.minimum(p.empty, (hv[:, None] * p.a + p.b).min(axis=0))
+    return values
 
 
 class _Groups:
@@ -187,8 +194,7 @@ class _Groups:
         return list(out.values())
 
 
-def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings(),
-                     signatures: Sequence[MinHash] | None = None) -> list[list[Article]]:
+def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeSettings()) -> list[list[Article]]:
     """Group copies of one text; each group lists the copy to keep first.
 
     Links: same canonical URL, same folded text, the same file or URL seen
@@ -202,18 +208,15 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
     sigs = np.empty((n, settings.num_perm), dtype=np.uint32)
     for i, a in enumerate(articles):
         words = _dedupe_words(a, settings)  # once, for the fingerprint and the shingles
-        if signatures is None:
-            sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
+        sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
         keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]
-        if a.location.startswith(("http://", "https://")):
+        if is_written_http_url(a.location):
             keys.append(("url", canonical_url(a.location)))
         for key in keys:
             if key in first:
                 groups.union(first[key], i)
             else:
                 first[key] = i
-    if signatures is not None:
-        sigs = np.array([s.hashvalues for s in signatures], dtype=np.uint32).reshape(n, -1)
     for i, j in _near_pairs(sigs, settings.near_duplicate):
         groups.union(i, j)
     out = []
@@ -258,7 +261,7 @@ def _near_pairs(sigs: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 
 # --- stories ---------------------------------------------------------------------------
 
-def _when(a: Article):  # noqa: ANN202 - a datetime
+def _when(a: Article) -> datetime:
     return a.published or a.first_seen
 
 
@@ -471,7 +474,8 @@ def _story_edges(pairs: ScoredPairs, settings: DedupeSettings) -> np.ndarray:
     weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
     degree = np.bincount(np.concatenate([pairs.left[weak], pairs.right[weak]]), minlength=n)
     dense = (degree[pairs.left] >= settings.developing_degree) & (degree[pairs.right] >= settings.developing_degree)
-    return strong | (weak & dense)
+    edges: np.ndarray = strong | (weak & dense)
+    return edges
 
 
 def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
@@ -500,8 +504,9 @@ def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray
         if len(nodes) <= 2:
             out.append(nodes)
             continue
-        graph = nx.Graph()
-        graph.add_nodes_from(sorted(nodes, key=lambda i: rank[i]))
+        graph: nx.Graph[int] = nx.Graph()
+        ordered = sorted(nodes, key=lambda i: rank[i])
+        graph.add_nodes_from(ordered)
         graph.add_weighted_edges_from((a, b, w / _SCALE) for _, _, a, b, w in sorted(edges[root]))
         out += [sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=0)]
     return out

@@ -54,6 +54,7 @@ def send(message: EmailMessage, email: EmailConfig, password: str | None = None)
         if password is None:
             raise DeliveryError(recipients, f"username set but ${email.password_env} is empty")
     context = ssl.create_default_context(cafile=str(email.ca_file) if email.ca_file else None)
+    refused_login: int | None = None
     try:
         if email.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(email.smtp_host, email.smtp_port,
@@ -73,8 +74,6 @@ def send(message: EmailMessage, email: EmailConfig, password: str | None = None)
         # the credentials) must not ride along as __context__ into logs or Prefect's pickled results
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(recipients, f"{type(exc).__name__}: {exc}") from exc
-    else:
-        refused_login = None
     if refused_login is not None:
         raise DeliveryError(recipients, f"login refused for {email.username} ({refused_login})")
     if refused:

@@ -1,7 +1,16 @@
-"""Window → relevant → deduplicated → stories → summaries: the digest as data.
+"""Window → relevant → deduplicated → stories → summaries: the digest as data, and what a run does with it.
 
 Pure: the articles, topic, settings and clock come in; a ``Digest`` goes out.
 The store, rendering and delivery happen around it.
+
+The run's decisions live here too, where the library's tests see them (the
+shape of reader's Decider): ``run_kind`` and ``run_window`` say which digest a
+run makes; ``plan_delivery`` turns the composed digest and the ledger's answer
+into a ``DeliveryPlan`` of steps (publish, record, send, mark delivered, what
+to log), which the flow carries out in order. The few store calls a digest run
+makes are here as well, written against the store's protocols: ``read_window``,
+``last_delivered_end``, ``delivered_overlap``, ``record_digest``; and
+``archived_message`` reads back the message ``--resend`` sends.
 """
 
 from __future__ import annotations
@@ -9,12 +18,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from briefing.config import DedupeConfig, DigestConfig
 from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
+from briefing.exceptions import ArchiveError, ConfigError, UsageError
 from briefing.relevance import Topic, score
 from briefing.summarize import keyphrases, summarize
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
+
+if TYPE_CHECKING:
+    from briefing.store import ArticleStore, DigestRecord, LedgerStore, SourceStore
+
+    class WindowStore(ArticleStore, SourceStore, Protocol):
+        """What reading a window takes: its articles and the sources' health."""
+
+DigestKind = Literal["regular", "backfill"]  # the digest's kind: which articles, which ledger rows
+RunKind = Literal["regular", "backfill", "dry-run"]  # what the run does with it
 
 
 @dataclass(frozen=True)
@@ -156,3 +177,154 @@ def _merge(best: Relevance, all_: list[Relevance]) -> Relevance:
                 seen[(e.term, e.where)] = e
                 evidence.append(e)
     return Relevance(score=best.score, relevant=best.relevant, evidence=tuple(evidence))
+
+
+# --- the run: which digest, and what follows once it is composed ---------------------------
+
+
+def digest_kind(since: datetime | None, until: datetime | None) -> DigestKind:
+    """A regular digest (since the last delivered one) unless a window is asked for: then a backfill."""
+    return "regular" if since is None and until is None else "backfill"
+
+
+def run_kind(since: datetime | None, until: datetime | None, dry_run: bool) -> RunKind:
+    """What the run does: a dry run renders whichever digest it is asked for and writes nothing."""
+    return "dry-run" if dry_run else digest_kind(since, until)
+
+
+def run_window(since: datetime | None, until: datetime | None, last_end: datetime | None, now: datetime,
+               first_window_days: float, tz: tzinfo) -> Window:
+    """The regular window from ``last_end`` (the last delivered digest's end), or the backfill window asked for.
+
+    Raises:
+        ConfigError: the window asked for does not start before it ends (key ``since/until``).
+    """
+    if digest_kind(since, until) == "regular":
+        return plan_window(last_end, now, first_window_days)
+    try:
+        return explicit_window(since, until, now, first_window_days, tz)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="since/until") from exc
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """What a run does with its composed digest: the steps, in the order the flow carries them out.
+
+    ``publish`` renders the digest, builds its message, archives both and
+    writes the ledger row, before any send: an archived digest is never
+    unrecorded. The row says delivered at once when the archive is the
+    delivery (``record_delivered``); else ``send`` then ``mark_delivered``.
+    """
+
+    status: str  # the run's result once every step is done
+    made: bool = True  # False: nothing worth a digest; the result counts the articles considered
+    render_text: bool = False  # a dry run: render and return the text, write nothing
+    publish: bool = False
+    record_delivered: bool = False
+    send: bool = False
+    mark_delivered: bool = False
+    report_undelivered: bool = False  # a failed send is logged and reported as undelivered, then raised
+    digest_id: int | None = None  # the digest that already went out for this window
+    say: str | None = None  # logged once published (or where publishing would be): why, or where it went
+    say_archived: str | None = None  # logged at the end, followed by the archive's path
+
+
+def plan_delivery(kind: RunKind, window: Window, *, has_stories: bool, send_empty: bool,
+                  delivered_as: int | None, email: bool, send: bool, config_path: str | None = None) -> DeliveryPlan:
+    """Empty, already delivered, dry run, backfill (sent only when asked) or the regular delivery.
+
+    Args:
+        kind: The run's kind (``run_kind``).
+        window: The run's window (named in the backfill's log line).
+        has_stories: The composed digest has at least one story.
+        send_empty: ``digest.send_empty``: a digest with no stories is still made.
+        delivered_as: A delivered regular digest overlapping the window (only a regular run heeds it).
+        email: Email is configured.
+        send: A backfill was asked to be sent too.
+        config_path: The config file, named in the error.
+
+    Raises:
+        ConfigError: a backfill is to be sent and no email is configured (key ``email``).
+    """
+    if not has_stories and not send_empty:
+        nothing = "nothing new on the topic in this window: no digest made"
+        return DeliveryPlan("empty", made=False, say=nothing if kind == "regular" else None)
+    if kind == "dry-run":
+        return DeliveryPlan("dry-run", render_text=True)
+    if kind == "backfill":
+        if send and not email:
+            raise ConfigError("no email configured: a backfill cannot be sent", path=config_path, key="email")
+        return DeliveryPlan("delivered" if send else "backfill", publish=True, send=send, mark_delivered=send,
+                            say_archived=f"backfill of {window.start.isoformat()} – {window.end.isoformat()} "
+                                         "archived at")
+    if delivered_as is not None:
+        return DeliveryPlan("already-delivered", digest_id=delivered_as,
+                            say=f"this window was already delivered as digest #{delivered_as}: not sending it "
+                                f"again (briefing digest --resend {delivered_as} sends it on purpose)")
+    if not email:
+        return DeliveryPlan("archived", publish=True, record_delivered=True,
+                            say="no email configured: the archive is the delivery")
+    return DeliveryPlan("delivered", publish=True, send=True, mark_delivered=True, report_undelivered=True)
+
+
+def read_window(store: WindowStore, window: Window, kind: DigestKind, story_days: float,
+                sources: Sequence[str]) -> tuple[list[Article], list[Article], list[SourceHealth]]:
+    """The window's articles, those of the ``story_days`` before it (for continuing stories), the sources' health.
+
+    A regular window holds what arrived since the last digest; a backfill, what was published then.
+
+    Raises:
+        StorageError: the store could not be read.
+    """
+    back = window.start - timedelta(days=story_days)
+    between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
+    return between(window.start, window.end), between(back, window.start), store.source_health(sources)
+
+
+def last_delivered_end(store: LedgerStore) -> datetime | None:
+    """Where the next regular window starts: the end of the last delivered regular digest (None before it).
+
+    Raises:
+        StorageError: the store could not be read.
+    """
+    last = store.last_delivered()
+    return last.window_end if last else None
+
+
+def delivered_overlap(store: LedgerStore, window: Window) -> int | None:
+    """The id of a delivered regular digest overlapping the window, if any: a re-run must not send it again.
+
+    Raises:
+        StorageError: the store could not be read.
+    """
+    found = store.delivered_window(window.start, window.end)
+    return found.id if found else None
+
+
+def record_digest(store: LedgerStore, digest: Digest, path: Path, delivered: bool) -> int:
+    """The digest's ledger row (its window, counts, kind and archive); returns its id.
+
+    Raises:
+        StorageError: the store could not be written.
+    """
+    return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
+                               created=digest.created, delivered=delivered, archive_path=str(path),
+                               stories=len(digest.stories), articles=digest.relevant, kind=digest.kind)
+
+
+def archived_message(ledger: Sequence[DigestRecord], digest_id: int) -> tuple[DigestRecord, Path, bytes]:
+    """The ledger row of digest ``digest_id``, its archived ``.eml`` and that message's bytes (to send again).
+
+    Raises:
+        UsageError: the ledger holds no archived digest of that id.
+        ArchiveError: the archived message cannot be read.
+    """
+    entry = next((d for d in ledger if d.id == digest_id), None)
+    if entry is None or not entry.archive_path:
+        raise UsageError(f"no archived digest #{digest_id} in the ledger")
+    eml = Path(entry.archive_path).with_suffix(".eml")
+    try:
+        return entry, eml, eml.read_bytes()
+    except OSError as exc:
+        raise ArchiveError(str(eml), f"unreadable: {exc.strerror}") from exc

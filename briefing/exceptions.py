@@ -4,7 +4,7 @@
     ├── ConfigError (also ValueError)      .path, .key
     ├── SourceError                        .source
     │   ├── FetchError                     (network, file system)
-    │   └── ParseError                     (bytes that are not a feed / document)
+    │   └── ParseError (also ValueError)   (bytes that are not a feed / document)
     ├── ExtractionError                    .location
     ├── StorageError                       (driver errors at the store boundary)
     │   └── BusyError                      .name: another run holds the lock
@@ -47,8 +47,8 @@ class FetchError(SourceError):
     """The bytes could not be fetched (network, permissions, missing file)."""
 
 
-class ParseError(SourceError):
-    """The bytes were fetched but are not a usable feed or document."""
+class ParseError(SourceError, ValueError):
+    """The bytes were fetched but are not a usable feed or document (a ValueError, as parsers' errors are)."""
 
 
 class ExtractionError(BriefingError):

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import charset_normalizer
 import trafilatura
+from trafilatura.settings import Document
 
 from briefing.clean import Cleaned, clean_text, derive_title
 from briefing.dates import parse_datetime
 from briefing.exceptions import ExtractionError
 from briefing.types import Article, RawItem
+from briefing.urls import is_http_url
 
 if TYPE_CHECKING:
     from briefing.outlets import Registry
@@ -127,16 +129,16 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
     # No deduplicate=True: its cache is process-wide, so a page read twice in
     # one process (a rerun, a test session) would come back empty.
     # No extensive date search: it falls back to a footer's copyright year and dates an undated page 1 January.
-    options: dict[str, Any] = dict(with_metadata=True, include_comments=False, include_tables=False,
-                                   date_extraction_params={"extensive_search": False, "original_date": True})
-    doc = trafilatura.bare_extraction(html, **options)
-    if doc is not None and "\n" not in (doc.text or "").strip() and re.search(r"<p[\s>]", html, re.I):
+    options: dict[str, Any] = {"with_metadata": True, "include_comments": False, "include_tables": False,
+                               "date_extraction_params": {"extensive_search": False, "original_date": True}}
+    doc = _bare_extraction(html, **options)
+    if doc is not None and "\n" not in (doc.text or "").strip() and re.search(r"<p[\s>]", html, re.IGNORECASE):
         # On a short page trafilatura falls back to a baseline that glues title, captions and every
         # paragraph into one line; its precise mode keeps the paragraphs apart.
-        precise = trafilatura.bare_extraction(html, favor_precision=True, **options)
+        precise = _bare_extraction(html, favor_precision=True, **options)
         if precise is not None and "\n" in (precise.text or "").strip():
             doc = precise
-    if doc is None or not (doc.text or "").strip():
+    if doc is None or not doc.text or not doc.text.strip():
         raise ExtractionError(location, "no article text found in the HTML")
     published = None
     if doc.date:
@@ -145,6 +147,12 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
         except ValueError:
             published = None
     return doc.text, (doc.title or None), published
+
+
+def _bare_extraction(html: str, **options: Any) -> Document | None:
+    """trafilatura's result as its ``Document`` (it gives a dict only when asked ``as_dict``, never here)."""
+    doc = trafilatura.bare_extraction(html, **options)
+    return doc if isinstance(doc, Document) else None
 
 
 def content_hash(text: str) -> str:
@@ -181,13 +189,12 @@ _BLOB = re.compile(r"[A-Za-z0-9+/=_-]{1000,}")
 
 def _without_controls(item: RawItem) -> RawItem:
     """NUL and other control characters never belong to text (and a PostgreSQL store refuses NUL)."""
-    def strip(value: object) -> object:
-        return _CONTROLS.sub("", value) if isinstance(value, str) else value
+    def strip(value: str | None) -> str | None:
+        return _CONTROLS.sub("", value) if value is not None else None
 
-    fields = {"body": item.body, "title": item.title, "fallback": item.fallback}
-    if not any(isinstance(v, str) and _CONTROLS.search(v) for v in fields.values()):
+    if not any(v is not None and _CONTROLS.search(v) for v in (item.body, item.title, item.fallback)):
         return item
-    return replace(item, **{k: strip(v) for k, v in fields.items()})
+    return replace(item, body=_CONTROLS.sub("", item.body), title=strip(item.title), fallback=strip(item.fallback))
 
 
 def _prose(text: str, location: str) -> str:
@@ -250,28 +257,55 @@ def to_article(item: RawItem, now: datetime, outlets: Registry | None = None) ->
         teaser = item.teaser or not cleaned.paragraphs
         if not cleaned.paragraphs and not _headline(item):
             raise
-    text = cleaned.text
     title = _short(item.title or cleaned.title or html_title or derive_title(cleaned.paragraphs[0]))
-    digest = content_hash(f"{title}\n\n{text}" if not text else text)
-    return Article(
-        id=article_id(item.source, digest, item.key),
-        source=item.source,
-        location=item.location,
-        title=title,
-        text=text,
-        content_hash=digest,
-        first_seen=now,
-        published=item.published or cleaned.published or html_date,
-        teaser=teaser,
-        outlet=_outlet(item, outlets),
-    )
+    return _article(item, title, cleaned.text, now, published=item.published or cleaned.published or html_date,
+                    teaser=teaser, outlet=_outlet(item, outlets))
+
+
+def record_to_article(source: str, location: str, text: str, title: str | None, published: datetime | None,
+                      now: datetime, clean: bool = True) -> Article:
+    """One stage record (``briefing <stage> --jsonl``) as an Article, so the stages see what an ingest would.
+
+    ``clean``: ``text`` is a raw document, cleaned as a file is (``extract``); otherwise it is already
+    clean (an evaluation set's), kept verbatim, with single newlines also separating paragraphs, so a
+    stage is measured on the text as given. A record that is its headline alone (feeds are full of
+    them) is a teaser with no text, whatever cleaning thinks of the headline.
+
+    Raises:
+        ExtractionError: nothing of ``text`` is left after cleaning, or there is neither text nor title.
+    """
+    item = RawItem(source, location, text, "text", title, published)
+    if clean:
+        try:
+            return to_article(item, now)
+        except ExtractionError:
+            if text.strip() or title is None:
+                raise
+            return _article(item, title, "", now, published=published, teaser=True)
+    if not text.strip():
+        if title is None:
+            raise ExtractionError(location, "no title and no text")
+        return _article(item, title, "", now, published=published, teaser=True)
+    body = text.replace("\r\n", "\n")
+    if "\n\n" not in body:
+        body = "\n\n".join(p.strip() for p in body.split("\n") if p.strip())
+    return _article(item, title or derive_title(body.split("\n\n")[0]), body, now, published=published)
+
+
+def _article(item: RawItem, title: str, text: str, now: datetime, *, published: datetime | None,
+             teaser: bool = False, outlet: str | None = None) -> Article:
+    """The Article of ``item`` with its final title and text: its identity and hash are decided here only."""
+    digest = content_hash(f"{title}\n\n{text}" if not text else text)  # a headline alone: two headlines, two ids
+    return Article(id=article_id(item.source, digest, item.key), source=item.source, location=item.location,
+                   title=title, text=text, content_hash=digest, first_seen=now, published=published,
+                   teaser=teaser, outlet=outlet)
 
 
 def _outlet(item: RawItem, outlets: Registry | None) -> str | None:
     """Who published it, from the raw document (cleaning drops the "Source: …" line it may name)."""
     from briefing.outlets import bundled_registry, decide
 
-    urls = (item.location,) if re.match(r"^https?://", item.location, re.IGNORECASE) else ()
+    urls = (item.location,) if is_http_url(item.location) else ()
     return decide(hint=item.outlet, kind=item.kind, body=item.body, urls=urls,
                   registry=outlets if outlets is not None else bundled_registry())
 
@@ -306,7 +340,7 @@ def fragment_to_text(fragment: str) -> str:
         return _html.unescape(fragment)
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises several types for junk; treat as plain text
+    except Exception:  # noqa: BLE001 - lxml raises several types for junk; treat as plain text
         return _html.unescape(re.sub(r"<[^>]*>", " ", fragment))
     for bad in root.xpath("//script|//style|//noscript|//iframe|//object|//embed"):
         bad.drop_tree()

@@ -213,6 +213,13 @@ def normalise(name: str, urls: tuple[str, ...], registry: Registry) -> str:
     return name
 
 
+_EVIDENCE_XPATHS = (
+    ("site_name", "//meta[@property='og:site_name' or @name='og:site_name']/@content"),
+    ("og_url", "//meta[@property='og:url']/@content"),
+    ("canonical", "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"),
+)
+
+
 def page_evidence(html: str) -> dict[str, str]:
     """og:site_name, JSON-LD publisher.name, the canonical URL and og:url of a page (those it has)."""
     import lxml.html
@@ -222,9 +229,7 @@ def page_evidence(html: str) -> dict[str, str]:
         root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
     except Exception:  # lxml raises several types for junk; a page without evidence is no error
         return found
-    for name, xpath in (("site_name", "//meta[@property='og:site_name' or @name='og:site_name']/@content"),
-                        ("og_url", "//meta[@property='og:url']/@content"),
-                        ("canonical", "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href")):
+    for name, xpath in _EVIDENCE_XPATHS:
         values = [v.strip() for v in root.xpath(xpath) if isinstance(v, str) and v.strip()]
         if values:
             found[name] = values[0]
@@ -250,8 +255,9 @@ def _publisher(blob: str) -> str | None:
             pub = node.get("publisher")
             if isinstance(pub, list) and pub:
                 pub = pub[0]
-            if isinstance(pub, dict) and isinstance(pub.get("name"), str) and pub["name"].strip():
-                return pub["name"].strip()
+            name = pub.get("name") if isinstance(pub, dict) else None
+            if isinstance(name, str) and name.strip():
+                return name.strip()
             if isinstance(pub, str) and pub.strip():
                 return pub.strip()
             if isinstance(node.get("@graph"), list):

@@ -37,6 +37,7 @@ Pure: no I/O besides ``load_topic``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -103,7 +104,7 @@ class TopicModel(BaseModel):
         for key, sides in (("home", set(self.home.values())), ("proxy", set(self.proxy))):
             unknown = sides - set(self.sides)
             if unknown:
-                raise ValueError(f"{key} names a side the topic does not have: {sorted(unknown)[0]}")
+                raise ValueError(f"{key} names a side the topic does not have: {min(unknown)}")
         if self.model and not self.model_sha256:
             raise ValueError("model_sha256 is required with model (the learned layer is checked at load)")
         return self
@@ -116,9 +117,11 @@ _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CYR_WORD = re.compile(r"[а-яё]+")  # on lower-cased text
 # Russian case endings of nouns, surnames and adjectives: a term written in its dictionary form
 # matches its stem plus one of these ("Путин" → "Путина", "Москва" → "Москве", "китайский" → "китайских").
-_RU_ENDINGS = frozenset(
-    "а я у ю о е и ы ь й ом ем ой ей ою ею ам ям ами ями ах ях ов ев ого его ому ему ым им ых их ую юю "
-    "ая яя ое ее ые ие ыми ими ия ию ией ии ий ье ья ью ьи ьей ьям ьях ьями ью ью".split())
+_RU_ENDINGS = frozenset((
+    "а", "я", "у", "ю", "о", "е", "и", "ы", "ь", "й", "ом", "ем", "ой", "ей", "ою", "ею", "ам", "ям", "ами", "ями",
+    "ах", "ях", "ов", "ев", "ого", "его", "ому", "ему", "ым", "им", "ых", "их", "ую", "юю", "ая", "яя", "ое", "ее",
+    "ые", "ие", "ыми", "ими", "ия", "ию", "ией", "ии", "ий", "ье", "ья", "ью", "ьи", "ьей", "ьям", "ьях", "ьями"
+))
 _RU_ADJECTIVE = ("ский", "цкий", "ный", "ной", "ний", "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие")
 SHORT = 3  # a Cyrillic word this short (КНР, Си, МИД, Ван) matches only as written
 
@@ -421,43 +424,73 @@ class Reading:
     met: bool  # both sides meet in the title or in one sentence
     implicit: str | None  # the side taken as implicit (home language) or stood for (proxy), if any
 
+    @property
+    def named(self) -> set[str]:
+        """The sides named anywhere in the article (title, lead or text); a proxy names none."""
+        return self.sides["title"] | self.sides["lead"] | self.sides["text"]
+
 
 def _read(title: str, text: str, topic: Topic, lang: str) -> Reading:
-    if title and text.strip().startswith(title.strip()):  # a feed that repeats its title as the text
-        text = text.strip()[len(title.strip()):].lstrip(" .:-—\n")
+    """Read an article once, for both scorers and the evidence: its matches, placed, and the sides per place."""
+    text = _without_repeated_title(title, text)
     full = f"{title}\n\n{text}" if title else text
     title_end = len(title) + 2 if title else 0
     skip = _dateline_end(text)
     low = _lower(full)
     matches = [m for m in _matches(topic.matcher, full, low) if not (title_end <= m.start < title_end + skip)]
+    sentences, paragraphs = _place(matches, full)
+    sides = _sides_by_place(matches, topic, title_end, title_end + skip + LEAD)
+    return Reading(title, full, low, title_end, skip, matches, sentences, paragraphs, sides,
+                   _met(matches, sides, topic), _implicit_side(sides, topic, lang))
+
+
+def _without_repeated_title(title: str, text: str) -> str:
+    """The text without its title, for a feed that repeats the title as the text: it would count twice."""
+    if title and text.strip().startswith(title.strip()):
+        return text.strip()[len(title.strip()):].lstrip(" .:-—\n")
+    return text
+
+
+def _place(matches: list[Match], full: str) -> tuple[list[int], list[int]]:
+    """Where sentences and paragraphs start, and each match's index in both: which names share a sentence."""
     sentences = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(full)]
     paragraphs = [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(full)]
     for m in matches:
         m.sentence = bisect_right(sentences, m.start) - 1
         m.paragraph = bisect_right(paragraphs, m.start) - 1
-    a, b = topic.side_names
+    return sentences, paragraphs
+
+
+def _sides_by_place(matches: list[Match], topic: Topic, title_end: int, lead_end: int) -> dict[str, set[str]]:
+    """The sides named in the title, the lead and the rest of the text, and those a proxy stands for."""
     sides: dict[str, set[str]] = {"title": set(), "lead": set(), "text": set(), "proxy": set()}
     for m in matches:
         f = m.form
         if f.kind == "term":
-            place = "title" if m.start < title_end else "lead" if m.start < title_end + skip + LEAD else "text"
-            sides[place].update((a, b) if f.side == "joint" else (f.side,))
+            place = "title" if m.start < title_end else "lead" if m.start < lead_end else "text"
+            sides[place].update(_sides_of(f, topic))
         elif f.kind == "proxy":
             sides["proxy"].add(f.side)
-    named = sides["title"] | sides["lead"] | sides["text"]
+    return sides
+
+
+def _met(matches: list[Match], sides: dict[str, set[str]], topic: Topic) -> bool:
+    """Both sides in the title or in one sentence: the meeting that puts an article to the learned layer."""
     per_sentence: dict[int, set[str]] = {}
     for m in matches:
         if m.form.kind == "term":
-            per_sentence.setdefault(m.sentence, set()).update((a, b) if m.form.side == "joint" else (m.form.side,))
-    met = len(sides["title"]) == 2 or any(len(found) == 2 for found in per_sentence.values())
-    implicit = None
-    if len(named) == 1:
-        missing = (set(topic.side_names) - named).pop()
-        if topic.home.get(lang) == missing:
-            implicit = missing
-        elif missing in sides["proxy"]:
-            implicit = missing
-    return Reading(title, full, low, title_end, skip, matches, sentences, paragraphs, sides, met, implicit)
+            per_sentence.setdefault(m.sentence, set()).update(_sides_of(m.form, topic))
+    return len(sides["title"]) == 2 or any(len(found) == 2 for found in per_sentence.values())
+
+
+def _implicit_side(sides: dict[str, set[str]], topic: Topic, lang: str) -> str | None:
+    """For an article naming only one side, the other, if its language's outlets leave it implicit
+    (``home``) or a proxy stands for it; None otherwise (a side simply absent is no evidence)."""
+    named = sides["title"] | sides["lead"] | sides["text"]
+    if len(named) != 1:
+        return None
+    missing = (set(topic.side_names) - named).pop()
+    return missing if topic.home.get(lang) == missing or missing in sides["proxy"] else None
 
 
 def score(title: str, text: str, topic: Topic, *, language: str | None = None) -> Relevance:
@@ -475,23 +508,49 @@ def score(title: str, text: str, topic: Topic, *, language: str | None = None) -
     reason, so it can be listed as unscored rather than dropped unseen.
     """
     lang = language or _language.detect_language(title, text)
-    if topic.languages and lang not in topic.languages:
-        return Relevance(0.0, False, (), language=lang,
-                         reason=f"not scored: language '{lang}' is not covered by the topic")
+    if not _covers(topic, lang):
+        return _not_scored(lang)
     r = _read(title, text, topic, lang)
-    if not (_asks_layer(r) if topic.layer else len(r.sides["title"] | r.sides["lead"] | r.sides["text"]) == 2):
-        evidence = {(m.form.term, "text"): Evidence(m.form.term, m.form.side, "text", m.form.weight)
-                    for m in r.matches if m.form.kind == "term"}
-        return Relevance(0.0, 0.0 >= topic.threshold, tuple(evidence.values()), language=lang)
-    if topic.layer:
-        value = round(topic.layer.probability(features(r, topic, lang), lang), 3)
-        evidence = _evidence(r, topic)
-    else:
-        value, evidence = _points(r, topic)
+    if not _put_forward(r, topic):
+        return Relevance(0.0, 0.0 >= topic.threshold, _mentions(r), language=lang)
+    layer = topic.layer
+    value, evidence = _layer_score(layer, r, topic, lang) if layer else _points(r, topic)
     if _market_noise(r, topic):
-        value = min(value, MARKET_CAP)
-        evidence = (*evidence, Evidence("market item", "cue", "title", 0.0))
+        value, evidence = _market_capped(value, evidence)
     return Relevance(score=value, relevant=value >= topic.threshold, evidence=evidence, language=lang)
+
+
+def _covers(topic: Topic, lang: str) -> bool:
+    """A topic with no languages listed covers every language; otherwise only those it lists."""
+    return not topic.languages or lang in topic.languages
+
+
+def _not_scored(lang: str) -> Relevance:
+    """A verdict with a reason instead of a score, so the digest can list the article as unscored."""
+    return Relevance(0.0, False, (), language=lang, reason=f"not scored: language '{lang}' is not covered by the topic")
+
+
+def _put_forward(r: Reading, topic: Topic) -> bool:
+    """Whether an article is scored at all: the layer is asked only when the sides meet (``_asks_layer``);
+    the points scorer needs both sides named somewhere. A lone side is a mention, not a relationship."""
+    return _asks_layer(r) if topic.layer else len(r.named) == 2
+
+
+def _mentions(r: Reading) -> tuple[Evidence, ...]:
+    """The evidence of an article not put forward: each term once, as seen in the text, none meeting."""
+    found = {(m.form.term, "text"): Evidence(m.form.term, m.form.side, "text", m.form.weight)
+             for m in r.matches if m.form.kind == "term"}
+    return tuple(found.values())
+
+
+def _layer_score(layer: Layer, r: Reading, topic: Topic, lang: str) -> tuple[float, tuple[Evidence, ...]]:
+    """The learned layer's probability, rounded like the points score, with the lexicon's evidence beside it."""
+    return round(layer.probability(features(r, topic, lang), lang), 3), _evidence(r, topic)
+
+
+def _market_capped(value: float, evidence: tuple[Evidence, ...]) -> tuple[float, tuple[Evidence, ...]]:
+    """A routine market item's score held at ``MARKET_CAP``, and evidence saying why it is low."""
+    return min(value, MARKET_CAP), (*evidence, Evidence("market item", "cue", "title", 0.0))
 
 
 MARKET_CAP = 0.2  # the score of a routine market item (a rate fixing, a trading volume)
@@ -541,7 +600,7 @@ def layer_input(title: str, text: str, topic: Topic, *, language: str | None = N
     topic built without its layer (the layer is what is being trained).
     """
     lang = language or _language.detect_language(title, text)
-    if topic.languages and lang not in topic.languages:
+    if not _covers(topic, lang):
         return None
     r = _read(title, text, topic, lang)
     if not _asks_layer(r):
@@ -580,10 +639,48 @@ def _evidence(r: Reading, topic: Topic) -> tuple[Evidence, ...]:
         where = ("title" if m.start < r.title_end and title_met else "sentence" if both <= in_sentence[s] else
                  "paragraph" if both <= in_paragraph[p] else "title" if m.start < r.title_end else "text")
         out.setdefault((f.term, where), Evidence(f.term, f.side, where, f.weight))
-    if r.implicit and r.implicit not in (r.sides["title"] | r.sides["lead"] | r.sides["text"]):
+    if r.implicit and r.implicit not in r.named:
         why = "implicit" if r.implicit not in r.sides["proxy"] else "proxy"
         out.setdefault((r.implicit, why), Evidence(f"{r.implicit} ({why})", r.implicit, "text", 0.0))
     return (*out.values(), *list(relations.values())[:3])
+
+
+@dataclass
+class _Meetings:
+    """Where an article's sides are named, for the points scorer: per place, each side's strongest weight."""
+
+    title: dict[str, float] = field(default_factory=dict)
+    sentences: dict[int, dict[str, float]] = field(default_factory=dict)
+    paragraphs: dict[int, dict[str, float]] = field(default_factory=dict)
+    context: dict[int, list[_Form]] = field(default_factory=dict)  # the relation and crowd words of a sentence
+    title_related: bool = False  # a relation word in the title relates every sentence where both sides meet
+
+
+def _meetings(r: Reading, topic: Topic) -> _Meetings:
+    """Collect, in one pass over the matches, what ``_points`` weighs: the sides per place and their context."""
+    out = _Meetings()
+    for m in r.matches:
+        f, s = m.form, m.sentence
+        if f.kind in ("relation", "crowd"):
+            out.context.setdefault(s, []).append(f)
+            if f.kind == "relation" and m.start < r.title_end:
+                out.title_related = True
+            continue
+        if f.kind != "term":
+            continue
+        buckets = [out.sentences.setdefault(s, {}), out.paragraphs.setdefault(m.paragraph, {})]
+        if m.start < r.title_end:
+            buckets.append(out.title)
+        for sd in _sides_of(f, topic):
+            for bucket in buckets:
+                bucket[sd] = max(bucket.get(sd, 0.0), f.weight)
+    return out
+
+
+def _meet(sides: dict[str, float], topic: Topic) -> float:
+    """How strongly both sides meet in one place: the weaker side's weight, 0 if one is missing."""
+    a, b = topic.side_names
+    return min(sides[a], sides[b]) if a in sides and b in sides else 0.0
 
 
 def _points(r: Reading, topic: Topic) -> tuple[float, tuple[Evidence, ...]]:
@@ -596,40 +693,16 @@ def _points(r: Reading, topic: Topic) -> tuple[float, tuple[Evidence, ...]]:
     sentence naming ``CROWD`` or more other countries counts only as a
     paragraph meeting.
     """
-    a, b = topic.side_names
-    in_title: dict[str, float] = {}
-    in_sentence: dict[int, dict[str, float]] = {}
-    in_paragraph: dict[int, dict[str, float]] = {}
-    context: dict[int, list[_Form]] = {}
-    title_relation = None
-    for m in r.matches:
-        f, s = m.form, m.sentence
-        if f.kind in ("relation", "crowd"):
-            context.setdefault(s, []).append(f)
-            if f.kind == "relation" and m.start < r.title_end and title_relation is None:
-                title_relation = f.term
-            continue
-        if f.kind != "term":
-            continue
-        buckets = [in_sentence.setdefault(s, {}), in_paragraph.setdefault(m.paragraph, {})]
-        if m.start < r.title_end:
-            buckets.append(in_title)
-        for sd in _sides_of(f, topic):
-            for bucket in buckets:
-                bucket[sd] = max(bucket.get(sd, 0.0), f.weight)
-
-    def meet(sides: dict[str, float]) -> float:
-        return min(sides[a], sides[b]) if a in sides and b in sides else 0.0
-
-    points = TITLE_POINTS * meet(in_title)
-    for s, sides in in_sentence.items():
-        w = meet(sides)
-        ctx = context.get(s, [])
+    met = _meetings(r, topic)
+    points = TITLE_POINTS * _meet(met.title, topic)
+    for s, sides in met.sentences.items():
+        w = _meet(sides, topic)
+        ctx = met.context.get(s, [])
         if not w or sum(f.kind == "crowd" for f in ctx) >= CROWD:
             continue  # no meeting, or a list of countries: not a relationship
-        relation = next((f.term for f in ctx if f.kind == "relation"), title_relation)
-        points += (SENTENCE_POINTS + (RELATION_POINTS if relation else 0.0)) * w
-    points += PARAGRAPH_POINTS * sum(meet(sides) for sides in in_paragraph.values())
+        related = any(f.kind == "relation" for f in ctx) or met.title_related
+        points += (SENTENCE_POINTS + (RELATION_POINTS if related else 0.0)) * w
+    points += PARAGRAPH_POINTS * sum(_meet(sides, topic) for sides in met.paragraphs.values())
     return round(1 - math.exp(-points), 3), _evidence(r, topic)
 
 
@@ -691,16 +764,25 @@ def _pattern_features(tokens: list[str], prefix: str, feats: dict[str, float]) -
         feats[f"{prefix}crowd"] = min(crowd, 3) / 3
     if tokens and tokens[0] in ("<S>", "<J>", "<X>"):
         feats[f"{prefix}first{tokens[0]}"] = 1.0
+    _coordination_features(tokens, roles, prefix, feats)
+    _side_order_features(tokens, roles, sides, prefix, feats)
+    _attribution_features(tokens, prefix, feats)
+    if len(sides) >= 2:
+        feats[f"{prefix}sides"] = 1.0
+
+
+def _coordination_features(tokens: list[str], roles: list[tuple[int, str]], prefix: str,
+                           feats: dict[str, float]) -> None:
+    """How neighbouring roles are joined: by "and" or a comma (two entries of a list), directly, or by a few
+    words (what stands between two sides is often the relation). Two or more joins make a list."""
     chained = 0
-    for (i, t), (j, u) in zip(roles, roles[1:]):
+    for (i, t), (j, u) in itertools.pairwise(roles):
         gap = tokens[i + 1:j]
         if len(gap) <= 2 and gap and all(g in _COORD for g in gap):
             chained += 1
             feats[f"{prefix}coord{t}{u}"] = 1.0
-            if t == u == "<S>":  # a pair: what stands before it (its actor?) and after it (its verb?)
-                feats[f"{prefix}pair-prev:{tokens[i - 1] if i else '^'}"] = 1.0
-                for tok in tokens[j + 1:j + 3]:
-                    feats[f"{prefix}pair-next:{tok}"] = 1.0
+            if t == u == "<S>":
+                _pair_features(tokens, i, j, prefix, feats)
         elif not gap and t == u == "<S>":
             feats[f"{prefix}adjacent"] = 1.0
         elif t == u == "<S>" and len(gap) <= 8:
@@ -709,6 +791,20 @@ def _pattern_features(tokens: list[str], prefix: str, feats: dict[str, float]) -
                 feats[f"{prefix}mid:{tok}"] = 1.0
     if chained >= 2:
         feats[f"{prefix}list"] = 1.0
+
+
+def _pair_features(tokens: list[str], i: int, j: int, prefix: str, feats: dict[str, float]) -> None:
+    """A coordinated pair of sides (``tokens[i]`` and ``tokens[j]``): what stands before it (its actor?)
+    and the two words after it (its verb?) — "<X> sanctions <S> and <S>" against "<S> and <S> sign"."""
+    feats[f"{prefix}pair-prev:{tokens[i - 1] if i else '^'}"] = 1.0
+    for tok in tokens[j + 1:j + 3]:
+        feats[f"{prefix}pair-next:{tok}"] = 1.0
+
+
+def _side_order_features(tokens: list[str], roles: list[tuple[int, str]], sides: list[int], prefix: str,
+                         feats: dict[str, float]) -> None:
+    """What stands around the sides: a third party before the first, a possessive, a relation word between
+    the sides or right after them."""
     if sides:
         first = sides[0]
         if any(t == "<X>" for i, t in roles if i < first):
@@ -722,7 +818,11 @@ def _pattern_features(tokens: list[str], prefix: str, feats: dict[str, float]) -
         after = tokens[sides[-1] + 1:sides[-1] + 4]
         if any(tok.startswith("<V>") for tok in after):
             feats[f"{prefix}relation-after"] = 1.0  # "<S> and <S> sign …"
-    for dash in ("—", "–", "-"):  # TASS/RT style "…, officials say — Kremlin aide": who says it
+
+
+def _attribution_features(tokens: list[str], prefix: str, feats: dict[str, float]) -> None:
+    """A headline ending in "— Kremlin aide" (TASS/RT style) says who says it: a side, or a third party."""
+    for dash in ("—", "–", "-"):
         if dash in tokens[2:]:
             tail = tokens[len(tokens) - tokens[::-1].index(dash):]
             if 0 < len(tail) <= 6:
@@ -732,8 +832,6 @@ def _pattern_features(tokens: list[str], prefix: str, feats: dict[str, float]) -
                 if "<X>" in tail:
                     feats[f"{prefix}attributed-to-third"] = 1.0
             break
-    if len(sides) >= 2:
-        feats[f"{prefix}sides"] = 1.0
 
 
 def features(r: Reading, topic: Topic, lang: str) -> dict[str, float]:
@@ -741,9 +839,21 @@ def features(r: Reading, topic: Topic, lang: str) -> dict[str, float]:
 
     Pure function of the reading, used identically by ``score`` and by
     ``bench/train_relevance.py``, so the shipped weights mean what they meant in training.
+    The layer sums them in this order: the steps below keep the order they were trained in.
     """
-    a, b = topic.side_names
     feats: dict[str, float] = {"bias": 1.0}
+    _place_features(r, topic, feats)
+    tally = _tally(r, topic, feats)
+    _tally_features(tally, topic, feats)
+    if len(r.full) - r.title_end > 2 * LEAD:
+        feats["long"] = 1.0
+    _headline_features(r, topic, feats)
+    return feats
+
+
+def _place_features(r: Reading, topic: Topic, feats: dict[str, float]) -> None:
+    """Which side is named where (title, lead, text), how early both are, and what stands in for a missing one."""
+    a, b = topic.side_names
     title_sides, lead_sides, text_sides = r.sides["title"], r.sides["lead"], r.sides["text"]
     both = {a, b}
     for side in both:
@@ -758,55 +868,81 @@ def features(r: Reading, topic: Topic, lang: str) -> dict[str, float]:
         feats["x:both-only-in-text"] = 1.0
     if r.implicit:
         feats["implicit:" + ("proxy" if r.implicit in r.sides["proxy"] else "home") + ":" + r.implicit] = 1.0
-    weights = {a: 0.0, b: 0.0}
-    counts: dict[str, float] = {}
-    per_sentence: dict[int, set[str]] = {}
-    relation_sentences: set[int] = set()
-    crowd_sentences: dict[int, int] = {}
+
+
+@dataclass
+class _Tally:
+    """What one pass over the matches counts for the layer, beyond the flags it sets on the way."""
+
+    weights: dict[str, float]  # each side's strongest term weight, halved past the lead
+    counts: dict[str, float] = field(default_factory=dict)  # cue list → matches, in the title or the text
+    per_sentence: dict[int, set[str]] = field(default_factory=dict)
+    relation_sentences: set[int] = field(default_factory=set)
+    crowd_sentences: dict[int, int] = field(default_factory=dict)  # sentence → other countries named in it
+
+
+def _tally(r: Reading, topic: Topic, feats: dict[str, float]) -> _Tally:
+    """One pass over the matches: the tally, and the flags for joint terms, relations and proxies in the title."""
+    a, b = topic.side_names
+    t = _Tally(weights={a: 0.0, b: 0.0})
     for m in r.matches:
         f, s = m.form, m.sentence
         in_head = m.start < r.title_end + LEAD
         if f.kind == "term":
             for sd in _sides_of(f, topic):
-                weights[sd] = max(weights[sd], f.weight if in_head else f.weight / 2)
-                per_sentence.setdefault(s, set()).add(sd)
+                t.weights[sd] = max(t.weights[sd], f.weight if in_head else f.weight / 2)
+                t.per_sentence.setdefault(s, set()).add(sd)
             if f.side == "joint":
                 feats["t:joint" if m.start < r.title_end else "x:joint"] = 1.0
         elif f.kind == "relation":
-            relation_sentences.add(s)
+            t.relation_sentences.add(s)
             if m.start < r.title_end:
                 feats["t:relation"] = 1.0
         elif f.kind == "crowd":
-            crowd_sentences[s] = crowd_sentences.get(s, 0) + 1
+            t.crowd_sentences[s] = t.crowd_sentences.get(s, 0) + 1
         elif f.kind == "cue":
             key = ("t:cue:" if m.start < r.title_end else "x:cue:") + f.term
-            counts[key] = counts.get(key, 0) + 1
+            t.counts[key] = t.counts.get(key, 0) + 1
         elif f.kind == "proxy" and m.start < r.title_end:
             feats["t:proxy"] = 1.0
-    for key, n in counts.items():
+    return t
+
+
+def _tally_features(t: _Tally, topic: Topic, feats: dict[str, float]) -> None:
+    """The tally as features: cue counts, the weaker side's weight, sentences where the sides meet (with a
+    relation word, or in a crowd of countries) and sentences naming each side, on log scales."""
+    a, b = topic.side_names
+    both = {a, b}
+    for key, n in t.counts.items():
         feats[key] = min(n, 3) / 3
-    feats["w:min"] = min(weights.values())
-    met = [s for s, found in per_sentence.items() if both <= found]
+    feats["w:min"] = min(t.weights.values())
+    met = [s for s, found in t.per_sentence.items() if both <= found]
     if met:
         feats["s:met"] = math.log1p(len(met)) / 2
-        feats["s:met-related"] = math.log1p(sum(s in relation_sentences for s in met)) / 2
-        feats["s:met-crowded"] = math.log1p(sum(crowd_sentences.get(s, 0) >= CROWD for s in met)) / 2
+        feats["s:met-related"] = math.log1p(sum(s in t.relation_sentences for s in met)) / 2
+        feats["s:met-crowded"] = math.log1p(sum(t.crowd_sentences.get(s, 0) >= CROWD for s in met)) / 2
     for side in both:
-        n = sum(side in found for found in per_sentence.values())
+        n = sum(side in found for found in t.per_sentence.values())
         feats[f"s:{side}"] = math.log1p(n) / 3
-    if len(r.full) - r.title_end > 2 * LEAD:
-        feats["long"] = 1.0
+
+
+def _headline_features(r: Reading, topic: Topic, feats: dict[str, float]) -> None:
+    """The title's and the lead's words with names replaced by roles: their patterns, and word n-grams."""
     title_tokens = _roles(r, topic, 0, r.title_end)
     head_end = min(len(r.full), r.title_end + r.dateline + NGRAM_CHARS)
     lead_tokens = _roles(r, topic, r.title_end + r.dateline, head_end)
     _pattern_features(title_tokens, "t:", feats)
     _pattern_features(lead_tokens[:40], "l:", feats)
-    for prefix, tokens in (("t", title_tokens), ("l", lead_tokens[:LEAD_TOKENS])):
-        for tok in tokens:
-            feats[f"{prefix}1:{tok}"] = NGRAM_VALUE
-        for first, second in zip(tokens, tokens[1:]):
-            feats[f"{prefix}2:{first} {second}"] = NGRAM_VALUE
-    return feats
+    _ngram_features(title_tokens, "t", feats)
+    _ngram_features(lead_tokens[:LEAD_TOKENS], "l", feats)
+
+
+def _ngram_features(tokens: list[str], prefix: str, feats: dict[str, float]) -> None:
+    """Unigrams and bigrams of one stretch, at ``NGRAM_VALUE``: "<S> and <S> sign" is read as its words."""
+    for tok in tokens:
+        feats[f"{prefix}1:{tok}"] = NGRAM_VALUE
+    for first, second in itertools.pairwise(tokens):
+        feats[f"{prefix}2:{first} {second}"] = NGRAM_VALUE
 
 
 def conjoined(feats: dict[str, float], lang: str) -> dict[str, float]:

@@ -20,6 +20,7 @@ import jinja2
 
 from briefing.exceptions import RenderError
 from briefing.types import Digest, Story, health_summary
+from briefing.urls import is_written_http_url
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"   # in a built wheel
 REPO_TEMPLATES = Path(__file__).parent.parent / "templates"  # in a checkout
@@ -83,7 +84,7 @@ class Footnotes:
         return list(self.numbers)
 
     def ref(self, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+        if not is_written_http_url(url):
             return ""
         return f" [{self.numbers.setdefault(url, len(self.numbers) + 1)}]"
 
@@ -116,7 +117,7 @@ def render(digest: Digest, max_stories: int) -> Rendered:
 def story_link(story: Story) -> str | None:
     """A link a reader can follow: http(s) URLs only (files are local paths)."""
     loc = story.lead.location
-    return loc if loc.startswith(("http://", "https://")) else None
+    return loc if is_written_http_url(loc) else None
 
 
 def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | None = None) -> Path:

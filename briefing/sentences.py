@@ -1,12 +1,13 @@
-"""Sentence segmentation, shared by relevance and summaries so both see the same units.
+"""Sentences of a paragraph, for summaries: the units LexRank scores and the digest quotes.
 
-A rule-based splitter: a sentence ends at ``.``, ``!``, ``?`` or ``…`` (with
-any closing quotes or brackets) followed by space and a capital, digit or
-opening quote — unless the word before the full stop is a known abbreviation
-("Mr.", "Gen.", "U.S.", "Jan.") or an initial ("J. Smith"). News text keeps to
-these rules, and this runs about twenty times faster than pysbd, which matters
-because every summary starts here. Sentences come back verbatim: summaries
-quote them exactly.
+A rule-based splitter. A sentence ends at ``.``, ``!``, ``?`` or ``…`` (with any closing quotes
+or brackets) followed by space and a capital (Latin or Cyrillic), a digit, a Han character or an
+opening quote — unless the word before a full stop is a known abbreviation ("Mr.", "Gen.",
+"U.S.", "Jan.") or an initial ("J. Smith"); right after a Chinese ``。``, ``！`` or ``？`` (no space
+follows them); and at a line break. News text keeps to these rules, and this runs about twenty
+times faster than pysbd, which matters because every summary starts here. Sentences come back
+verbatim, only stripped: summaries quote them exactly. (Relevance places words in sentences by a
+rougher rule of its own, in ``briefing.relevance``.)
 """
 
 from __future__ import annotations

@@ -102,7 +102,9 @@ def _vectors(texts: list[str]) -> np.ndarray | None:
     weights = np.where(counts > 0, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0)
     weights *= np.log((1 + len(texts)) / (1 + df)) + 1.0
     norms = np.linalg.norm(weights, axis=1, keepdims=True)
-    return np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
+    vectors = np.zeros_like(weights)
+    np.divide(weights, norms, out=vectors, where=norms > 0)
+    return vectors
 
 
 def centrality(vectors: np.ndarray) -> np.ndarray:
@@ -112,10 +114,11 @@ def centrality(vectors: np.ndarray) -> np.ndarray:
     adjacency = (sim >= SIMILARITY_EDGE) * sim
     np.fill_diagonal(adjacency, 0.0)
     degree = adjacency.sum(axis=1, keepdims=True)
-    transition = np.divide(adjacency, degree, out=np.full_like(adjacency, 1.0 / n), where=degree > 0)
+    transition = np.full_like(adjacency, 1.0 / n)
+    np.divide(adjacency, degree, out=transition, where=degree > 0)
     rank = np.full(n, 1.0 / n)
     for _ in range(50):
-        new = (1 - DAMPING) / n + DAMPING * (transition.T @ rank)
+        new: np.ndarray = (1 - DAMPING) / n + DAMPING * (transition.T @ rank)
         if np.abs(new - rank).sum() < 1e-6:
             return new
         rank = new
@@ -139,17 +142,22 @@ def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]
     pool = [c for c in everything if _usable(c)]
     if len(pool) <= sentences:
         chosen = pool or everything[:1]  # a short article: its lead as it is
-        return [Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location) for c in chosen[:sentences]]
+        return [_sentence(c) for c in chosen[:sentences]]
     vectors = _vectors([c.text for c in pool])
     if vectors is None:
-        return [Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location) for c in pool[:sentences]]
+        return [_sentence(c) for c in pool[:sentences]]
     scores = _scores(pool, vectors)
     if len({c.article.id for c in pool}) == 1:
         picked = _top_distinct(scores, vectors, sentences)
         picked.sort()  # document order
     else:
         picked = _mmr(scores, vectors, sentences)
-    return [Sentence(pool[i].text, pool[i].article.id, pool[i].article.outlet_name, pool[i].article.location) for i in picked]
+    return [_sentence(pool[i]) for i in picked]
+
+
+def _sentence(c: _Candidate) -> Sentence:
+    """The candidate as the digest quotes it: verbatim, with its article's id, outlet and link."""
+    return Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location)
 
 
 def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:

@@ -1,6 +1,9 @@
-"""The data that flows between stages: plain frozen dataclasses, no behaviour.
+"""The values passed between stages, in one module that imports nothing of Briefing, so any stage can use them.
 
-source → RawItem → Article → (store) → Scored → Story → Digest
+source → RawItem → Article → (store) → Relevance (its Evidence) → Story (its summary's Sentences) → Digest;
+SourceHealth is how each source fared, for the digest's footer and the CLI. All are frozen dataclasses:
+the only behaviour here is what their readers derive alike (an article's paragraphs, a story's outlets,
+a digest's file name, the one-line health summary).
 """
 
 from __future__ import annotations
@@ -156,10 +159,11 @@ class SourceHealth:
     error: str | None = None
 
 
-def health_summary(healths: "tuple[SourceHealth, ...] | list[SourceHealth]") -> str:
+def health_summary(healths: tuple[SourceHealth, ...] | list[SourceHealth]) -> str:
     """One line for footers and artifacts: how many sources were fetched, not modified, failed."""
     count = {s: sum(h.status == s for h in healths) for s in ("ok", "not-modified", "failed")}
-    return (f"{len(healths)} {'source' if len(healths) == 1 else 'sources'}: {count['ok']} fetched, {count['not-modified']} not modified, "
+    noun = "source" if len(healths) == 1 else "sources"
+    return (f"{len(healths)} {noun}: {count['ok']} fetched, {count['not-modified']} not modified, "
             f"{count['failed']} failed")
 
 

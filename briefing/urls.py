@@ -43,11 +43,22 @@ def canonical_url(url: str) -> str:
 
 
 def is_http_url(url: str) -> bool:
+    """An http(s) URL with a host, however it is written (``HTTP://``, a leading space): one we can fetch."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def is_written_http_url(text: str) -> bool:
+    """Text that starts ``http://`` or ``https://`` exactly as written: what a digest shows as a link.
+
+    Not ``is_http_url``: an article's location is kept as its source wrote it, and
+    a front matter ``url: HTTPS://…`` (kept by ``is_http_url``) has never been a
+    digest link, while ``http:///x`` (no host) has. Changing either would change digests.
+    """
+    return text.startswith(("http://", "https://"))
 
 
 def is_public_address(address: str) -> bool:

@@ -10,9 +10,9 @@ Story grouping compares articles by their words, and what a word is depends on t
 
 *Keys* link articles across languages, where no word is shared: numbers (``#130``), amounts with
 their scale (2100 万 = 21 million = 21 млн is ``#2.1e+07``), dates (12 月 18 日 = December 18 =
-18 декабря is ``date:12-18``), Latin-script names, also where a Chinese or Russian text quotes one (布林肯（Antony Blinken）), a
-consonant skeleton of capitalised names in Latin or Cyrillic letters (Трамп and Trump are both
-``~trmp``), and the concepts of a small news lexicon written for this project
+18 декабря is ``date:12-18``), Latin-script names, also where a Chinese or Russian text quotes one
+(布林肯（Antony Blinken）), a consonant skeleton of capitalised names in Latin or Cyrillic letters
+(Трамп and Trump are both ``~trmp``), and the concepts of a small news lexicon written for this project
 (``data/news_lexicon.tsv``: Putin = Путин = 普京 is ``@putin``). Within one language they also
 serve as the named-entity overlap of two articles.
 
@@ -30,6 +30,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import ahocorasick
 import Stemmer
@@ -52,16 +53,18 @@ _SCALE_WORDS = frozenset({"thousand", "million", "billion", "trillion", "mn", "b
                           "тыс", "млн", "млрд", "трлн"})
 _SCALES = {"thousand": 1e3, "тыс": 1e3, "万": 1e4, "million": 1e6, "mn": 1e6, "m": 1e6, "млн": 1e6, "亿": 1e8,
            "billion": 1e9, "bn": 1e9, "b": 1e9, "млрд": 1e9, "trillion": 1e12, "tn": 1e12, "трлн": 1e12}
-_AMOUNT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿)"
-                     r"(?![a-zа-я])", re.IGNORECASE)
+_AMOUNT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*"
+                     r"(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿)(?![a-zа-я])",
+                     re.IGNORECASE)
 _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = str.maketrans("", "", "aeiouy'’-")
 _MONTHS = {m: i for i, names in enumerate((
     ("january", "jan", "января", "январь", "январе"), ("february", "feb", "февраля", "февраль", "феврале"),
-    ("march", "mar", "марта", "март", "марте"), ("april", "apr", "апреля", "апрель", "апреле"), ("may", "мая", "май", "мае"),
-    ("june", "jun", "июня", "июнь", "июне"), ("july", "jul", "июля", "июль", "июле"), ("august", "aug", "августа", "август", "августе"),
-    ("september", "sept", "sep", "сентября", "сентябрь", "сентябре"), ("october", "oct", "октября", "октябрь", "октябре"),
-    ("november", "nov", "ноября", "ноябрь", "ноябре"), ("december", "dec", "декабря", "декабрь", "декабре")), 1) for m in names}
+    ("march", "mar", "марта", "март", "марте"), ("april", "apr", "апреля", "апрель", "апреле"),
+    ("may", "мая", "май", "мае"), ("june", "jun", "июня", "июнь", "июне"), ("july", "jul", "июля", "июль", "июле"),
+    ("august", "aug", "августа", "август", "августе"), ("september", "sept", "sep", "сентября", "сентябрь", "сентябре"),
+    ("october", "oct", "октября", "октябрь", "октябре"), ("november", "nov", "ноября", "ноябрь", "ноябре"),
+    ("december", "dec", "декабря", "декабрь", "декабре")), 1) for m in names}
 _DAY_AFTER = re.compile(r"\.?\s{1,3}(\d{1,2})(?![\d.,:])")  # December 18
 _DAY_BEFORE = re.compile(r"(?<![\d.,:])(\d{1,2})\s{1,3}$")  # 18 December, 18 декабря
 _HAN_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")  # 12 月 18 日
@@ -170,7 +173,7 @@ def _lexicon() -> _Lexicon:
 
 
 @functools.lru_cache(maxsize=1)
-def _jieba():  # noqa: ANN202 - a jieba.Tokenizer
+def _jieba() -> Any:  # a jieba.Tokenizer (jieba ships no types)
     """Our own jieba tokenizer (the module-level one is shared with whoever else imports jieba)."""
     import jieba
 
@@ -189,14 +192,14 @@ _STEMS: dict[str, dict[str, str]] = {"english": {}, "russian": {}}  # word → s
 
 def _stems(words: list[str], language: str) -> list[str]:
     known = _STEMS[language]
-    out = list(map(known.get, words))
-    if None in out:
-        new = list({w for w, s in zip(words, out) if s is None})
+    out = list(map(known.get, words, itertools.repeat("")))  # "": not known yet (an empty stem is just redone)
+    if "" in out:
+        new = list({w for w, s in zip(words, out) if not s})
         fresh = dict(zip(new, _stemmer(language).stemWords(new)))
         if len(known) > 1_000_000:
             known.clear()
         known.update(fresh)
-        out = [s if s is not None else fresh[w] for w, s in zip(words, out)]
+        out = [s or fresh[w] for w, s in zip(words, out)]
     return out
 
 
@@ -351,7 +354,7 @@ def analyse(text: str) -> Terms:
 
 def _name_keys(names: list[str], capitals: dict[str, str]) -> list[str]:
     """Keys of capitalised words: the lexicon's acronyms (WHO, ООН), the name, and its consonant skeleton."""
-    out = []
+    out: list[str] = []
     for name in names:
         key = _NAME_KEYS.get(name)
         if key is None:

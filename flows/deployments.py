@@ -27,13 +27,14 @@ from zoneinfo import ZoneInfo
 import httpx
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.types.entrypoint import EntrypointType
 
 from briefing import children
 from briefing.config import Config, ScheduleConfig
-from briefing.exceptions import ConfigError
+from briefing.exceptions import ConfigError, ServerError
 from flows.briefing import briefing_flow
 from flows.digest import digest_flow
 from flows.ingest import ingest_flow
@@ -138,11 +139,9 @@ def local_server(port: int, log: Path, host: str = "127.0.0.1", timeout: float =
         while not _healthy(api_url):
             if process.poll() is not None:
                 tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-                raise ConfigError(f"the Prefect server did not start on port {port} (log {log}): "
-                                  + " / ".join(tail), key="--port")
+                raise ServerError(f"the Prefect server did not start on port {port} (log {log}): " + " / ".join(tail))
             if time.monotonic() > deadline:
-                raise ConfigError(f"the Prefect server did not answer on {api_url} within {timeout:g} s",
-                                  key="--port")
+                raise ServerError(f"the Prefect server did not answer on {api_url} within {timeout:g} s")
             time.sleep(0.5)
         print(f"Prefect server and UI at http://{host}:{port} (PREFECT_API_URL={api_url})", file=sys.stderr)
         yield api_url

@@ -4,7 +4,10 @@ Three kinds of run: a *regular* digest (the window since the last delivered
 one; it holds the store's ``digest`` lock, so a second one waits or exits and
 nothing is sent twice), a *backfill* (an explicit past window: archived and
 recorded as a backfill, the regular ledger untouched, sent only on request),
-and a *dry run* (rendered and returned, nothing written).
+and a *dry run* (rendered and returned, nothing written). All three take one
+path: plan the window, compose, ask ``briefing.digest.plan_delivery`` what
+follows (empty, already delivered, archive, send), carry out the steps it lists.
+The decisions are the library's; this module holds the Prefect wiring.
 
 Tasks cache on their inputs within one flow run (Prefect's default policy:
 inputs + task source + run id, results persisted). So a retried run reuses
@@ -17,11 +20,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -31,8 +34,27 @@ from prefect.utilities.annotations import quote, unmapped
 
 from briefing import deliver, render
 from briefing.config import Config, DedupeConfig, EmailConfig, load_config
-from briefing.digest import (DigestPlan, StoryPlan, Window, assemble, explicit_window, plan_stories, plan_window,
-                             score_articles, write_stories)
+from briefing.digest import (
+    DeliveryPlan,
+    DigestKind,
+    DigestPlan,
+    RunKind,
+    StoryPlan,
+    Window,
+    archived_message,
+    assemble,
+    delivered_overlap,
+    digest_kind,
+    last_delivered_end,
+    plan_delivery,
+    plan_stories,
+    read_window,
+    record_digest,
+    run_kind,
+    run_window,
+    score_articles,
+    write_stories,
+)
 from briefing.exceptions import BusyError, ConfigError
 from briefing.relevance import Topic, load_topic
 from briefing.store import Store
@@ -73,33 +95,21 @@ class DigestResult:
 def plan(config: Config, since: datetime | None, until: datetime | None) -> tuple[Window, datetime]:
     """The window and the run's clock, fixed once per flow run (a retry covers the same window)."""
     now = _now()
-    if since is None and until is None:
-        store = Store.for_config(config)
-        try:
-            last = store.last_delivered()
-        finally:
-            store.close()
-        return plan_window(last.window_end if last else None, now, config.digest.first_window_days), now
-    try:
-        return explicit_window(since, until, now, config.digest.first_window_days, config.schedule.tz), now
-    except ValueError as exc:
-        raise ConfigError(str(exc), key="since/until") from exc
+    last = _last_delivered_end(config) if digest_kind(since, until) == "regular" else None
+    return run_window(since, until, last, now, config.digest.first_window_days, config.schedule.tz), now
+
+
+def _last_delivered_end(config: Config) -> datetime | None:
+    with Store.open(config) as store:
+        return last_delivered_end(store)
 
 
 @task(cache_policy=NO_CACHE)  # a cheap read of a fixed window; persisting it would cost more
-def load_window(config: Config, window: Window, kind: str) -> tuple[list[Article], list[Article], list[SourceHealth]]:
-    """The window's articles, those of the days before it (for continuing stories), the sources' health.
-
-    A regular window holds what arrived since the last digest; a backfill, what was published then.
-    """
-    store = Store.for_config(config)
-    try:
-        back = window.start - timedelta(days=config.dedupe.story_days)
-        between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
-        return (between(window.start, window.end), between(back, window.start),
-                store.source_health([s.name for s in config.sources]))
-    finally:
-        store.close()
+def load_window(config: Config, window: Window,
+                kind: DigestKind) -> tuple[list[Article], list[Article], list[SourceHealth]]:
+    """The window's articles, those of the days before it (for continuing stories), the sources' health."""
+    with Store.open(config) as store:
+        return read_window(store, window, kind, config.dedupe.story_days, [s.name for s in config.sources])
 
 
 class Opaque(Generic[T]):
@@ -139,7 +149,7 @@ def score_batch(articles: Opaque[list[Article]], topic: Opaque[Topic], batch_key
 
 @task(cache_policy=TASK_SOURCE + (INPUTS - "articles" - "earlier" - "scored"))
 def plan_digest(articles: list[Article], earlier: list[Article], scored: dict[str, Relevance],
-                dedupe: DedupeConfig, window: Window, kind: str, run_key: str) -> DigestPlan:
+                dedupe: DedupeConfig, window: Window, kind: DigestKind, run_key: str) -> DigestPlan:
     """Duplicates and stories over the whole window (its articles follow from window, kind and run)."""
     return plan_stories(articles, earlier, scored, dedupe)
 
@@ -154,7 +164,7 @@ def _batches(items: Sequence[T], size: int) -> list[list[T]]:
 
 
 @flow(name="compose", validate_parameters=False)
-def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_key: str) -> Digest:
+def compose_flow(config: Config, window: Window, now: datetime, kind: DigestKind, run_key: str) -> Digest:
     """Score, group and write up the window, on the configured task runner (threads or Dask).
 
     Scoring and writing are mapped over batches; grouping needs the whole
@@ -163,24 +173,33 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_k
     """
     topic = load_topic(config.topic)
     articles, earlier, health = load_window(config, window, kind)
-    everyone = [*articles, *earlier]
-    scored: dict[str, Relevance] = {}
-    # Opaque and quote(): big inputs are handed over as they are, not walked looking for futures.
+    scored = _score(config, topic, [*articles, *earlier], run_key)
+    report("stories", 0, len(articles))
+    grouped = plan_digest(_whole(articles), _whole(earlier), _whole(scored), config.dedupe, window, kind, run_key)
+    report("stories", len(articles), len(articles))
+    written = _write(config, list(grouped.stories[:config.digest.max_stories]), run_key)
+    digest = assemble(grouped, written, articles, scored, config.digest, window, now, health)
+    return replace(digest, kind=kind)
+
+
+def _score(config: Config, topic: Topic, everyone: list[Article], run_key: str) -> dict[str, Relevance]:
+    """Relevance of every article, mapped over batches (Opaque: a batch is handed over whole, never walked)."""
     batches = _batches(everyone, config.runner.batch_size)
     report("relevance", 0, len(everyone))
     topic_key = hashlib.sha256(config.topic.read_bytes()).hexdigest()
     futures = score_batch.map(articles=[Opaque(b) for b in batches], batch_key=[content_key(b) for b in batches],
                               topic=unmapped(Opaque(topic)), topic_key=unmapped(topic_key),
                               run_key=unmapped(run_key))
+    scored: dict[str, Relevance] = {}
     for future in futures:
         scored.update(future.result())
         report("relevance", len(scored), len(everyone))
-    report("stories", 0, len(articles))
-    plan = plan_digest(quote(articles), quote(earlier), quote(scored), config.dedupe, window, kind, run_key)
-    report("stories", len(articles), len(articles))
-    top = list(plan.stories[:config.digest.max_stories])
-    per_worker = max(1, -(-len(top) // config.runner.workers))
-    chunks = _batches(top, per_worker)
+    return scored
+
+
+def _write(config: Config, top: list[StoryPlan], run_key: str) -> list[Story]:
+    """Summaries of the top stories, one chunk per worker."""
+    chunks = _batches(top, max(1, -(-len(top) // config.runner.workers)))
     report("write-ups", 0, len(top))
     keys = [content_key([a for p in chunk for a in p.articles]) for chunk in chunks]
     futures = write_batch.map(plans=[Opaque(b) for b in chunks], batch_key=keys,
@@ -189,14 +208,19 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: str, run_k
     for future in futures:
         written.extend(future.result())
         report("write-ups", len(written), len(top))
-    digest = assemble(plan, written, articles, scored, config.digest, window, now, health)
-    return replace(digest, kind=kind)
+    return written
 
 
-def compose(config: Config, window: Window, now: datetime, kind: str) -> Digest:
+def compose(config: Config, window: Window, now: datetime, kind: DigestKind) -> Digest:
     """Run the compose subflow on the task runner the config asks for."""
     run_key = str(flow_run.get_id())
-    return compose_flow.with_options(task_runner=task_runner(config.runner))(config, window, now, kind, run_key)
+    runner: Any = task_runner(config.runner)  # with_options is typed for Prefect's base future only
+    return compose_flow.with_options(task_runner=runner)(config, window, now, kind, run_key)
+
+
+def _whole(value: T) -> T:
+    """``quote(value)``: a big input handed to a task as it is, not walked looking for futures (typed as itself)."""
+    return cast(T, quote(value))
 
 
 @task(cache_policy=PER_RUN_DIGEST)
@@ -221,42 +245,34 @@ def archive_digest(digest: Digest, rendered: render.Rendered, archive_dir: Path,
 @task(cache_policy=PER_RUN_DIGEST)
 def record(config: Config, digest: Digest, path: Path, delivered: bool) -> int:
     """The ledger row, written before the send: an archived digest is never unrecorded."""
-    store = Store.for_config(config)
-    try:
-        return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
-                                   created=digest.created, delivered=delivered, archive_path=str(path),
-                                   stories=len(digest.stories), articles=digest.relevant, kind=digest.kind)
-    finally:
-        store.close()
+    with Store.open(config) as store:
+        return record_digest(store, digest, path, delivered)
 
 
 @task(cache_policy=PER_RUN)
 def send_digest(eml: bytes, config: Config) -> None:
     """Cached once it succeeds: a retried run does not send the digest again."""
     assert config.email is not None
-    message = message_from_bytes(eml, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    deliver.send(message, config.email, password=_block_password(config))
+    deliver.send(_message(eml), config.email, password=_block_password(config))
 
 
 @task(cache_policy=PER_RUN)
 def mark_delivered(config: Config, digest_id: int) -> None:
-    store = Store.for_config(config)
-    try:
+    with Store.open(config) as store:
         store.mark_delivered(digest_id, datetime.now(timezone.utc))
-    finally:
-        store.close()
 
 
 @task(cache_policy=NO_CACHE)
 def delivered_as(config: Config, window: Window) -> int | None:
     """A delivered regular digest overlapping the window (read fresh, never cached)."""
-    store = Store.for_config(config)
-    try:
-        found = store.delivered_window(window.start, window.end)
-    finally:
-        store.close()
-    return found.id if found else None
+    with Store.open(config) as store:
+        return delivered_overlap(store, window)
+
+
+def _message(eml: bytes) -> EmailMessage:
+    message = message_from_bytes(eml, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _block_password(config: Config) -> str | None:
@@ -265,7 +281,7 @@ def _block_password(config: Config) -> str | None:
         return None
     from prefect.blocks.system import Secret
 
-    return str(Secret.load(config.email.password_block).get())
+    return str(cast(Secret, Secret.load(config.email.password_block)).get())
 
 
 def _send(eml: bytes, config: Config) -> None:
@@ -288,11 +304,6 @@ def _artifact(result: DigestResult, digest: Digest | None) -> None:
                              description="Digest headline figures")
 
 
-def _finish(result: DigestResult, digest: Digest | None) -> DigestResult:
-    _artifact(result, digest)
-    return result
-
-
 @flow(name="digest", log_prints=True)
 def digest_flow(config_path: str, since: datetime | None = None, until: datetime | None = None,
                 dry_run: bool = False, send: bool = False) -> DigestResult:
@@ -307,94 +318,77 @@ def digest_flow(config_path: str, since: datetime | None = None, until: datetime
         send: Also email a backfill (a regular digest is always sent when email is configured).
     """
     config = load_config(config_path)
-    if dry_run:
-        return _dry_run(config, since, until)
-    if since is not None or until is not None:
-        return _backfill(config, since, until, send)
-    store = Store.for_config(config)
-    try:
-        with store.lock("digest", wait=config.schedule.lock_wait_seconds):
-            return _regular(config)
-    except BusyError as exc:
-        get_run_logger().warning("%s", exc)
-        return DigestResult("busy", Window(datetime.now(timezone.utc), datetime.now(timezone.utc)))
-    finally:
-        store.close()
+    kind = run_kind(since, until, dry_run)
+    if kind != "regular":  # only a regular digest moves the ledger's windows, so only it holds the lock
+        return _digest(config, kind, since, until, send)
+    with Store.open(config) as store:
+        try:
+            with store.lock("digest", wait=config.schedule.lock_wait_seconds):
+                return _digest(config, kind, since, until, send)
+        except BusyError as exc:
+            get_run_logger().warning("%s", exc)
+            return DigestResult("busy", Window(datetime.now(timezone.utc), datetime.now(timezone.utc)))
 
 
-def _dry_run(config: Config, since: datetime | None, until: datetime | None) -> DigestResult:
+def _digest(config: Config, kind: RunKind, since: datetime | None, until: datetime | None,
+            send: bool) -> DigestResult:
+    """Every run's one path: plan the window, compose, ask the planner, carry out the steps it lists."""
     window, now = plan(config, since, until)
-    digest = compose(config, window, now, "regular" if since is None and until is None else "backfill")
-    if not digest.stories and not config.digest.send_empty:
-        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
-    rendered = render_digest(quote(digest), config.digest.max_stories)
-    return _finish(DigestResult("dry-run", window, stories=len(digest.stories), articles=digest.relevant,
-                                text=rendered.text), digest)
+    digest = compose(config, window, now, digest_kind(since, until))
+    if kind != "dry-run":  # a dry run only renders
+        _log_counts(digest)
+    steps = plan_delivery(kind, window, has_stories=bool(digest.stories), send_empty=config.digest.send_empty,
+                          delivered_as=delivered_as(config, window), email=config.email is not None,
+                          send=send, config_path=str(config.path))
+    text = render_digest(_whole(digest), config.digest.max_stories).text if steps.render_text else None
+    path, digest_id = _deliver(config, window, digest, steps)
+    result = DigestResult(steps.status, window, path=path, text=text, digest_id=digest_id,
+                          stories=len(digest.stories) if steps.made else 0,
+                          articles=digest.relevant if steps.made else digest.considered)
+    _artifact(result, digest)
+    return result
 
 
-def _backfill(config: Config, since: datetime | None, until: datetime | None, send: bool) -> DigestResult:
-    """A past window, archived and recorded as a backfill; the regular windows are not moved."""
-    logger = get_run_logger()
-    window, now = plan(config, since, until)
-    digest = compose(config, window, now, "backfill")
-    _log_counts(digest)
-    if not digest.stories and not config.digest.send_empty:
-        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
-    if send and config.email is None:
-        raise ConfigError("no email configured: a backfill cannot be sent", path=str(config.path), key="email")
+def _deliver(config: Config, window: Window, digest: Digest, steps: DeliveryPlan) -> tuple[Path | None, int | None]:
+    """Publish and record the digest, send it, mark it delivered, as far as the plan says: its archive and row."""
+    if not steps.publish:
+        _say(steps.say)
+        return None, steps.digest_id
     message, path = _publish(config, digest)
-    digest_id = record(config, quote(digest), path, False)
-    status = "backfill"
-    if send:
-        _send(message, config)
+    _say(steps.say)
+    digest_id = record(config, _whole(digest), path, steps.record_delivered)
+    if steps.send:
+        try:
+            _send(message, config)
+        except Exception:
+            if steps.report_undelivered:
+                _undelivered(window, digest, path, digest_id)
+            raise
+    if steps.mark_delivered:
         mark_delivered(config, digest_id)
-        status = "delivered"
-    logger.info("backfill of %s – %s archived at %s", window.start.isoformat(), window.end.isoformat(), path)
-    return _finish(DigestResult(status, window, path=path, stories=len(digest.stories), articles=digest.relevant,
-                                digest_id=digest_id), digest)
+    if steps.say_archived:
+        get_run_logger().info("%s %s", steps.say_archived, path)
+    return path, digest_id
 
 
-def _regular(config: Config) -> DigestResult:
-    """Holding the lock: the window since the last delivered digest, once."""
-    logger = get_run_logger()
-    window, now = plan(config, None, None)
-    digest = compose(config, window, now, "regular")
-    _log_counts(digest)
-    if not digest.stories and not config.digest.send_empty:
-        logger.info("nothing new on the topic in this window: no digest made")
-        return _finish(DigestResult("empty", window, articles=digest.considered), digest)
-    sent_as = delivered_as(config, window)
-    if sent_as is not None:
-        logger.info("this window was already delivered as digest #%d: not sending it again "
-                    "(briefing digest --resend %d sends it on purpose)", sent_as, sent_as)
-        return _finish(DigestResult("already-delivered", window, stories=len(digest.stories),
-                                    articles=digest.relevant, digest_id=sent_as), digest)
-    message, path = _publish(config, digest)
-    if config.email is None:
-        logger.info("no email configured: the archive is the delivery")
-        digest_id = record(config, quote(digest), path, True)
-        return _finish(DigestResult("archived", window, path=path, stories=len(digest.stories),
-                                    articles=digest.relevant, digest_id=digest_id), digest)
-    digest_id = record(config, quote(digest), path, False)
-    try:
-        _send(message, config)
-    except Exception:
-        logger.error("digest #%d archived at %s but not delivered; the next run covers this window again",
-                     digest_id, path)
-        _artifact(DigestResult("undelivered", window, path=path, stories=len(digest.stories),
-                               articles=digest.relevant, digest_id=digest_id), digest)
-        raise
-    mark_delivered(config, digest_id)
-    return _finish(DigestResult("delivered", window, path=path, stories=len(digest.stories),
-                                articles=digest.relevant, digest_id=digest_id), digest)
+def _undelivered(window: Window, digest: Digest, path: Path, digest_id: int) -> None:
+    get_run_logger().error("digest #%d archived at %s but not delivered; the next run covers this window again",
+                           digest_id, path)
+    _artifact(DigestResult("undelivered", window, path=path, stories=len(digest.stories),
+                           articles=digest.relevant, digest_id=digest_id), digest)
+
+
+def _say(line: str | None) -> None:
+    if line:
+        get_run_logger().info("%s", line)
 
 
 def _publish(config: Config, digest: Digest) -> tuple[bytes, Path]:
     """Render the digest, build its message and archive both; returns the message and the HTML's path."""
     report("render", 0, 1)
-    rendered = render_digest(quote(digest), config.digest.max_stories)
-    message = make_message(quote(rendered), config.email)
-    path = archive_digest(quote(digest), quote(rendered), config.archive_dir, message)
+    rendered = render_digest(_whole(digest), config.digest.max_stories)
+    message = make_message(_whole(rendered), config.email)
+    path = archive_digest(_whole(digest), _whole(rendered), config.archive_dir, message)
     report("render", 1, 1)
     return message, path
 
@@ -408,24 +402,14 @@ def _log_counts(digest: Digest) -> None:
 @flow(name="resend", log_prints=True)
 def resend_flow(config_path: str, digest_id: int) -> DigestResult:
     """Send an archived digest again, on purpose, to the configured recipients."""
-    logger = get_run_logger()
     config = load_config(config_path)
     if config.email is None:
         raise ConfigError("no email configured: nothing to resend to", path=str(config.path), key="email")
-    store = Store.for_config(config)
-    try:
-        entry = next((d for d in store.digests() if d.id == digest_id), None)
-        if entry is None or not entry.archive_path:
-            raise ConfigError(f"no archived digest #{digest_id} in the ledger", key="--resend")
-        eml = Path(entry.archive_path).with_suffix(".eml")
-        try:
-            message = eml.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"archived message {eml} is unreadable: {exc.strerror}", key="--resend") from exc
+    with Store.open(config) as store:
+        entry, eml, message = archived_message(store.digests(), digest_id)
         _send(message, config)
         store.mark_delivered(entry.id, datetime.now(timezone.utc))
-    finally:
-        store.close()
-    logger.info("resent digest #%d (%s)", digest_id, eml)
+    get_run_logger().info("resent digest #%d (%s)", digest_id, eml)
+    assert entry.archive_path is not None  # archived_message finds archived digests only
     return DigestResult("delivered", Window(entry.window_start, entry.window_end), path=Path(entry.archive_path),
                         stories=entry.stories, articles=entry.articles)

@@ -13,10 +13,10 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from briefing.config import RunnerConfig
 
 
-def task_runner(config: RunnerConfig) -> TaskRunner:  # type: ignore[type-arg]
+def task_runner(config: RunnerConfig) -> TaskRunner:
     if config.kind == "threads":
         return ThreadPoolTaskRunner(max_workers=config.workers)
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner  # where it is defined (the package re-exports it untyped)
 
     if config.address:
         return DaskTaskRunner(address=config.address)

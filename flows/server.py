@@ -29,6 +29,7 @@ from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
 from briefing import children
+from briefing.exceptions import ServerError, one_line
 
 DRAIN_SECONDS = 3.0  # for the queued logs and events, before the server stops
 
@@ -61,7 +62,10 @@ def temporary_server() -> Iterator[str | None]:
     server = OwnedServer()
     before = os.environ.get("PREFECT_API_URL")
     try:
-        server.start()
+        try:
+            server.start()
+        except Exception as exc:  # Prefect's RuntimeError (timed out, exited) or the health check's HTTP error
+            raise ServerError(f"the temporary Prefect server did not start: {one_line(exc)}") from exc
         # The environment too: processes the run starts (a local Dask cluster's workers) use the same server.
         os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings({PREFECT_API_URL: server.api_url}):

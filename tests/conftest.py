@@ -1,16 +1,27 @@
-"""Shared fixtures: one Prefect temporary server per session, paths to shared data."""
+"""Shared fixtures and helpers: one Prefect temporary server per session, paths to shared data,
+loopback SMTP servers, articles made from a text, a store from before the later migrations."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+
+from briefing.extract import article_id, content_hash
+from briefing.types import Article
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -20,6 +31,25 @@ SHARED = Path(os.environ.get("BRIEFING_SHARED_DIR", ROOT.parent / "shared"))
 SEEDS = SHARED / "seeds"
 INBOX = ROOT / "examples" / "inbox"
 TOPIC = ROOT / "config" / "topics" / "russia_china.yaml"
+NOW = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_article(text: str, source: str = "wire", *, title: str = "T", location: str | None = None,
+                 first_seen: datetime = NOW, published: datetime | None = None) -> Article:
+    """The Article extraction would make of this text: id and hash from the text, as the store sees them.
+
+    ``location`` defaults to a URL of its own per text and source, so two texts are never one document.
+    """
+    digest = content_hash(text)
+    where = location if location is not None else f"https://{source}.example/{digest[:8]}"
+    return Article(article_id(source, digest), source, where, title, text, digest, first_seen, published)
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +81,7 @@ def postgres_server():
     if os.geteuid() == 0:  # the server refuses to run as root
         shutil.chown(home, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = home / "data"
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
                    check=True, capture_output=True)
@@ -77,3 +105,67 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(postgres_server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{postgres_server}/{name}"
+
+
+# --- SMTP ------------------------------------------------------------------------------
+
+class Inbox:
+    """What a loopback SMTP server was sent: (recipients, message) per mail, and each envelope sender."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.senders: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        self.senders.append(envelope.mail_from)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., tuple[Inbox, int]]]:
+    """Start a real SMTP server on loopback: ``inbox, port = smtp_server()``; each stops when the test ends.
+
+    ``port``: the port to listen on (one a config already names, e.g. after a run against no server);
+    ``inbox``: the handler (an Inbox that misbehaves); other keywords go to aiosmtpd's Controller
+    (``tls_context=``, ``authenticator=`` ...).
+    """
+    controllers: list[Controller] = []
+
+    def start(port: int | None = None, inbox: Inbox | None = None, **options: Any) -> tuple[Inbox, int]:
+        handler = Inbox() if inbox is None else inbox
+        port = port or free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        controllers.append(controller)
+        return handler, port
+
+    yield start
+    for controller in reversed(controllers):
+        controller.stop()
+
+
+# --- stores ------------------------------------------------------------------------------
+
+@pytest.fixture
+def legacy_store(tmp_path: Path) -> Path:
+    """A SQLite store made when 0001_initial was the only migration (no digest kinds, locks, teasers or
+    outlets), holding one delivered digest: id 1, 2026-11-01 07:00 to 11-02 07:00, 4 stories, 9 articles."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE migrations (name VARCHAR(100) PRIMARY KEY, applied DATETIME NOT NULL);
+            INSERT INTO migrations VALUES ('0001_initial', '2026-11-01 00:00:00');
+            CREATE TABLE articles (id VARCHAR(40) PRIMARY KEY, source VARCHAR(200) NOT NULL, location TEXT NOT NULL,
+                title TEXT NOT NULL, text TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL, published DATETIME,
+                first_seen DATETIME NOT NULL);
+            CREATE INDEX ix_articles_first_seen ON articles (first_seen);
+            CREATE TABLE digests (id INTEGER PRIMARY KEY AUTOINCREMENT, window_start DATETIME NOT NULL,
+                window_end DATETIME NOT NULL, created DATETIME NOT NULL, delivered BOOLEAN NOT NULL,
+                delivered_at DATETIME, archive_path TEXT, stories INTEGER NOT NULL, articles INTEGER NOT NULL);
+            INSERT INTO digests VALUES (1, '2026-11-01 07:00:00', '2026-11-02 07:00:00', '2026-11-02 07:00:00',
+                1, '2026-11-02 07:00:00', 'd.html', 4, 9);
+        """)
+    conn.close()  # the connection's `with` commits but does not close
+    return path

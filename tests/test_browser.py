@@ -21,11 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import INBOX, ROOT, SEEDS, TOPIC
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-INBOX = ROOT / "examples" / "inbox"
-TOPIC = ROOT / "config" / "topics" / "russia_china.yaml"
 NOW = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
 WIDTH = 600
 

@@ -57,7 +57,7 @@ def test_seeds_dates_and_titles(seeds: list[Path]) -> None:
     arts = [article(p) for p in seeds]
     assert [a.published and a.published.date().isoformat() for a in arts] == [
         "2021-01-21", "2020-01-23", "2020-07-09", "2016-09-04", None]
-    for path, a in zip(seeds[2:], arts[2:]):
+    for path, a in zip(seeds[2:], arts[2:], strict=True):
         lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
         assert a.title in lines, "a titled seed keeps its own title line"
         assert a.title not in a.text.split("\n\n")

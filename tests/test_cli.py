@@ -13,23 +13,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import INBOX, ROOT, TOPIC
 
 from briefing.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-INBOX = ROOT / "examples" / "inbox"
-TOPIC = ROOT / "config" / "topics" / "russia_china.yaml"
 STORM = "2026-11-22-storm-closes-coast-road.txt"
 PIPELINE = "2026-11-03-power-of-siberia-2-talks.txt"
-
-
-@pytest.fixture
-def seeds() -> list[Path]:
-    folder = SHARED / "seeds"
-    if not folder.is_dir():
-        pytest.fail(f"{folder} is absent (CI always has ../shared)")
-    return sorted(folder.glob("*.txt"))
 
 
 def run(*args: str, input: str | None = None) -> Result:
@@ -144,7 +133,8 @@ def test_relevance_on_inbox_separates_on_and_off_topic() -> None:
     assert out[PIPELINE]["score"] > out[STORM]["score"]
     assert out[PIPELINE]["evidence"]
     for o in out.values():
-        assert {"id", "score", "relevant", "evidence"} <= set(o) <= {"id", "score", "relevant", "evidence", "language", "reason"}
+        assert {"id", "score", "relevant", "evidence"} <= set(o) <= {"id", "score", "relevant", "evidence", "language",
+                                                                    "reason"}
         assert 0.0 <= o["score"] <= 1.0
         for e in o["evidence"]:
             assert set(e) == {"term", "side", "where", "weight"}

@@ -30,9 +30,7 @@ from typing import Any
 import lxml.html
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 from conftest import INBOX, TOPIC
-from test_email import Inbox, free_port
 from test_schedule import BIN, child_env
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -328,7 +326,7 @@ def email_config(port: int) -> dict[str, Any]:
             "smtp_port": port, "security": "none", "retries": 0, "timeout_seconds": 600}
 
 
-def test_digest_killed_before_the_send_is_delivered_once_by_the_next_run(tmp_path: Path) -> None:
+def test_digest_killed_before_the_send_is_delivered_once_by_the_next_run(tmp_path: Path, smtp_server) -> None:
     """SIGKILL while the send waits for the server: archived, recorded undelivered; the rerun delivers it once."""
     from flows.digest import digest_flow
     from flows.ingest import ingest_flow
@@ -362,26 +360,21 @@ def test_digest_killed_before_the_send_is_delivered_once_by_the_next_run(tmp_pat
     assert (row[3], row[4], row[5]) == ("NOT delivered", "regular", str(html))
     assert query(db, "SELECT name, pid FROM locks") == [("digest", proc.pid)]
 
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        write_config(tmp_path / "briefing.yaml", **settings, email=email_config(port))
-        second = run("digest", "--config", config)
-        assert "digest delivered" in second.stderr, second.stderr[-3000:]
-        assert len(inbox.messages) == 1
-        message: EmailMessage = inbox.messages[0][1]
-        sent = message.get_body(("html",))
-        assert sent is not None
-        assert set(lost) <= set(headlines(sent.get_content())), "every story of the killed digest was delivered"
-        rows = {r[0]: r for r in ledger(config)}
-        [new_id] = set(rows) - {killed_id}
-        assert (rows[new_id][3], rows[new_id][4]) == ("delivered", "regular")
-        assert rows[killed_id][3] == f"superseded by #{new_id}", "not shown as a digest still to send"
-        assert query(db, "SELECT name FROM locks") == [], "the killed digest's lock was taken over and released"
+    inbox, port = smtp_server()
+    write_config(tmp_path / "briefing.yaml", **settings, email=email_config(port))
+    second = run("digest", "--config", config)
+    assert "digest delivered" in second.stderr, second.stderr[-3000:]
+    assert len(inbox.messages) == 1
+    message: EmailMessage = inbox.messages[0][1]
+    sent = message.get_body(("html",))
+    assert sent is not None
+    assert set(lost) <= set(headlines(sent.get_content())), "every story of the killed digest was delivered"
+    rows = {r[0]: r for r in ledger(config)}
+    [new_id] = set(rows) - {killed_id}
+    assert (rows[new_id][3], rows[new_id][4]) == ("delivered", "regular")
+    assert rows[killed_id][3] == f"superseded by #{new_id}", "not shown as a digest still to send"
+    assert query(db, "SELECT name FROM locks") == [], "the killed digest's lock was taken over and released"
 
-        assert digest_flow(config).status == "empty", "nothing new since the delivered digest"
-        assert len(inbox.messages) == 1, "nothing sent twice"
-    finally:
-        controller.stop()
+    assert digest_flow(config).status == "empty", "nothing new since the delivered digest"
+    assert len(inbox.messages) == 1, "nothing sent twice"
     print(f"digest: {len(lost)} stories killed before the send, delivered in #{new_id}; ledger {rows}")

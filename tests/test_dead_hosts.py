@@ -30,8 +30,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from test_crash import (RUN_TIMEOUT, SilentServer, query, read_only, run, start, stored_count, wait_until,
-                        write_config)
+from test_crash import RUN_TIMEOUT, SilentServer, query, read_only, run, start, stored_count, wait_until, write_config
 from werkzeug import Request, Response
 
 from briefing.config import FetchConfig, SourceConfig

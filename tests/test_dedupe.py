@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
-from conftest import TOPIC
+from conftest import NOW, TOPIC, make_article
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from briefing.config import DedupeConfig, DigestConfig
 from briefing.dedupe import DedupeSettings, duplicate_groups, fingerprint, story_groups, story_model
 from briefing.digest import Window, build_digest
-from briefing.extract import article_id, content_hash
 from briefing.relevance import load_topic
 from briefing.types import Article
-
-NOW = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
 
 WIRE = [
     "Russia and China signed an agreement on Tuesday to build a second gas pipeline through Mongolia, "
@@ -46,10 +44,11 @@ SAME_EVENT_OTHER_WORDS = [
 ]
 
 
-def art(text: str, source: str = "wire", title: str = "Gas deal", hours: float = 1, location: str = "") -> Article:
-    h = content_hash(text)
-    return Article(article_id(source, h), source, location or f"https://{source}.example/{h[:8]}", title, text, h,
-                   NOW - timedelta(hours=hours))
+def ago(hours: float) -> datetime:
+    return NOW - timedelta(hours=hours)
+
+
+art = partial(make_article, title="Gas deal", first_seen=ago(1))  # the wire story, first seen an hour ago
 
 
 def body(paragraphs: list[str]) -> str:
@@ -67,7 +66,7 @@ def test_copies_are_duplicates(copy) -> None:
     """A wire story and its republished copy form one duplicate group; the fuller copy is kept."""
     original = art(body(WIRE), "wire")
     title, text = copy(WIRE)
-    other = art(text, "paper", title=title, hours=0.5)
+    other = art(text, "paper", title=title, first_seen=ago(0.5))
     groups = duplicate_groups([original, other])
     assert len(groups) == 1 and {a.id for a in groups[0]} == {original.id, other.id}
     assert groups[0][0] is max((original, other), key=lambda a: len(a.text))
@@ -100,7 +99,7 @@ def test_same_event_other_words_is_one_story() -> None:
 def test_far_apart_in_time_is_not_one_story() -> None:
     """The same words a month apart are two stories (story_days)."""
     a = art(body(WIRE), "wire")
-    b = art(body(SAME_EVENT_OTHER_WORDS), "daily", hours=24 * 30)
+    b = art(body(SAME_EVENT_OTHER_WORDS), "daily", first_seen=ago(24 * 30))
     assert len(story_groups([a, b])) == 2
 
 
@@ -108,7 +107,7 @@ def test_far_apart_in_time_is_not_one_story() -> None:
 @given(st.permutations(range(4)))
 def test_grouping_does_not_depend_on_order(order: list[int]) -> None:
     """Dedupe and story grouping give the same partition whatever the input order."""
-    items = [art(body(WIRE), "wire"), art(body(WIRE[:-1]), "paper", hours=2),
+    items = [art(body(WIRE), "wire"), art(body(WIRE[:-1]), "paper", first_seen=ago(2)),
              art(body(SAME_EVENT_OTHER_WORDS), "daily"), art(body(OTHER_EVENT), "navy", title="Patrol")]
     ordered = [items[i] for i in order]
 
@@ -129,9 +128,9 @@ def test_whitespace_and_case_do_not_change_the_fingerprint(text: str) -> None:
 def test_developing_story_shows_earlier_coverage() -> None:
     """A new article continuing a story from before the window marks it developing; old copies are not news."""
     topic = load_topic(TOPIC)
-    earlier = art(body(WIRE), "wire", hours=30)
-    new = art(body(SAME_EVENT_OTHER_WORDS), "daily", title="Power of Siberia 2 terms agreed", hours=2)
-    reprint = art(body(WIRE[:-1]), "paper", hours=3)
+    earlier = art(body(WIRE), "wire", first_seen=ago(30))
+    new = art(body(SAME_EVENT_OTHER_WORDS), "daily", title="Power of Siberia 2 terms agreed", first_seen=ago(2))
+    reprint = art(body(WIRE[:-1]), "paper", first_seen=ago(3))
     window = Window(NOW - timedelta(hours=24), NOW)
     d = build_digest([new, reprint], topic, DigestConfig(), window, NOW, earlier=[earlier])
     [story] = d.stories
@@ -198,7 +197,7 @@ RU_RATE = ("Банк России повысил ключевую ставку �
 
 def report(name: str, sample: tuple[str, str], hours: float = 1) -> Article:
     title, text = sample
-    return art(text, name, title=title, hours=hours)
+    return art(text, name, title=title, first_seen=ago(hours))
 
 
 def stories_by_source(articles: list[Article]) -> set[frozenset[str]]:
@@ -260,7 +259,7 @@ def test_chinese_reprint_with_an_edit_is_a_duplicate() -> None:
     """Chinese shingles are of characters: one changed phrase does not hide a reprint."""
     title, text = ZH_BRIDGE
     edited = text.replace("首趟货运列车", "第一列货车")
-    a, b = art(text, "zh-daily", title=title), art(edited, "zh-portal", title=title, hours=2)
+    a, b = art(text, "zh-daily", title=title), art(edited, "zh-portal", title=title, first_seen=ago(2))
     assert len(duplicate_groups([a, b])) == 1
     assert len(duplicate_groups([a, art(ZH_BRIDGE_2[1], "zh-local", title=ZH_BRIDGE_2[0])])) == 2
 

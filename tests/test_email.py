@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
-from conftest import INBOX, TOPIC
+from conftest import INBOX, TOPIC, Inbox, free_port
 
 from briefing.exceptions import DeliveryError
 from briefing.store import Store
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config_file(tmp_path: Path, port: int, **email: object) -> str:
@@ -46,20 +27,12 @@ def config_file(tmp_path: Path, port: int, **email: object) -> str:
     return str(path)
 
 
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp) -> None:
-    """Text then HTML alternatives; Subject with date and count; Date, Message-ID, List-Unsubscribe; Bcc hides recipients."""
+def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp_server) -> None:
+    """Text then HTML alternatives; Subject with date and count; Date, Message-ID, List-Unsubscribe; Bcc hides
+    recipients."""
     from flows.briefing import briefing_flow
 
-    inbox, port = smtp
+    inbox, port = smtp_server()
     result = briefing_flow(config_file(tmp_path, port, bcc=True, list_unsubscribe="mailto:unsub@example.org"))
     assert result.status == "delivered" and len(inbox.messages) == 1
     rcpts, msg = inbox.messages[0]
@@ -74,12 +47,12 @@ def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp) -> None:
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["Message-ID"] == msg["Message-ID"]
 
 
-def test_same_window_is_not_sent_twice(tmp_path: Path, smtp) -> None:
+def test_same_window_is_not_sent_twice(tmp_path: Path, smtp_server) -> None:
     """A rerun sends nothing; a backfill of that window is sent only with send=True; --resend sends on purpose."""
     from flows.digest import digest_flow, resend_flow
     from flows.ingest import ingest_flow
 
-    inbox, port = smtp
+    inbox, port = smtp_server()
     config = config_file(tmp_path, port)
     ingest_flow(config)
     first = digest_flow(config)
@@ -116,7 +89,7 @@ class FlakyInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) -> None:
+def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch, smtp_server) -> None:
     """A flow retry after a refused send reuses the window, digest, archive and ledger row: one of each."""
     import flows.digest as digest_module
     from briefing import render
@@ -133,15 +106,10 @@ def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) ->
     for name in ("score_articles", "plan_stories", "write_stories"):
         monkeypatch.setattr(digest_module, name, counted(name, getattr(digest_module, name)))
     monkeypatch.setattr(render, "archive", counted("archive", render.archive))
-    inbox, port = FlakyInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        config = config_file(tmp_path, port)
-        ingest_flow(config)
-        result = digest_module.digest_flow.with_options(retries=1, retry_delay_seconds=0)(config)
-    finally:
-        controller.stop()
+    inbox, port = smtp_server(inbox=FlakyInbox())
+    config = config_file(tmp_path, port)
+    ingest_flow(config)
+    result = digest_module.digest_flow.with_options(retries=1, retry_delay_seconds=0)(config)
     assert result.status == "delivered" and inbox.refused == 1 and len(inbox.messages) == 1
     assert calls == {"score_articles": 1, "plan_stories": 1, "write_stories": 2, "archive": 1}, \
         "finished tasks were not redone"
@@ -151,7 +119,7 @@ def test_retried_run_redoes_only_the_failed_send(tmp_path: Path, monkeypatch) ->
     assert record.delivered and record.id == result.digest_id
 
 
-def test_server_down_then_up_delivers_once(tmp_path: Path) -> None:
+def test_server_down_then_up_delivers_once(tmp_path: Path, smtp_server) -> None:
     """SMTP down: the run fails loudly and archives; the next run (server up) delivers the digest once."""
     from flows.briefing import briefing_flow
 
@@ -160,20 +128,15 @@ def test_server_down_then_up_delivers_once(tmp_path: Path) -> None:
     with pytest.raises(DeliveryError):
         briefing_flow(config)
     assert len(list((tmp_path / "archive").glob("digest-*.html"))) == 1
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        second = briefing_flow(config)
-        third = briefing_flow(config)
-    finally:
-        controller.stop()
+    inbox, _ = smtp_server(port)
+    second = briefing_flow(config)
+    third = briefing_flow(config)
     assert second.status == "delivered" and third.status == "empty"
     assert len(inbox.messages) == 1
     assert second.articles == 8, "the window stayed open: the undelivered articles are in this digest"
 
 
-def test_starttls_with_a_self_signed_certificate(tmp_path: Path) -> None:
+def test_starttls_with_a_self_signed_certificate(tmp_path: Path, smtp_server) -> None:
     """STARTTLS against a server whose certificate is signed by a CA made in this test (ca_file trusts it)."""
     import trustme
 
@@ -187,20 +150,15 @@ def test_starttls_with_a_self_signed_certificate(tmp_path: Path) -> None:
     cert.configure_cert(server_ctx)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True)
-    controller.start()
-    try:
-        email = EmailConfig(sender="b@example.org", to=["a@example.org"], smtp_host="127.0.0.1", smtp_port=port,
-                            security="starttls", ca_file=ca_file, timeout_seconds=5)
-        message = deliver.build_message(Rendered("<p>hi</p>", "hi", "Subject"), email)
-        deliver.send(message, email)
-        plain = email.model_copy(update={"security": "none"})
-        with pytest.raises(DeliveryError):
-            deliver.send(message, plain)  # the server insists on STARTTLS
-        untrusted = email.model_copy(update={"ca_file": None})
-        with pytest.raises(DeliveryError):
-            deliver.send(message, untrusted)  # an unknown CA is refused
-    finally:
-        controller.stop()
+    inbox, port = smtp_server(tls_context=server_ctx, require_starttls=True)
+    email = EmailConfig(sender="b@example.org", to=["a@example.org"], smtp_host="127.0.0.1", smtp_port=port,
+                        security="starttls", ca_file=ca_file, timeout_seconds=5)
+    message = deliver.build_message(Rendered("<p>hi</p>", "hi", "Subject"), email)
+    deliver.send(message, email)
+    plain = email.model_copy(update={"security": "none"})
+    with pytest.raises(DeliveryError):
+        deliver.send(message, plain)  # the server insists on STARTTLS
+    untrusted = email.model_copy(update={"ca_file": None})
+    with pytest.raises(DeliveryError):
+        deliver.send(message, untrusted)  # an unknown CA is refused
     assert len(inbox.messages) == 1

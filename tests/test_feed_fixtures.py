@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import pytest
+from conftest import SHARED
 from dateutil import parser as dateparser
 from werkzeug import Request, Response
 
@@ -34,7 +35,7 @@ from briefing.render import render
 from briefing.sources import SourceOutcome
 from briefing.sources.feed import fetch_all
 
-FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
+FEEDS = SHARED / "data" / "feeds"
 if not FEEDS.is_dir():
     pytest.fail(f"shared feed fixtures not found at {FEEDS} (CI always has ../shared)", pytrace=False)
 
@@ -179,7 +180,7 @@ def compare(outcome: SourceOutcome, feed_url: str, expected: list[Expected]) -> 
     want = [(norm_title(e.title), expected_links(e, feed_url), e.when) for e in expected]
     assert len(ours) == len(want), f"{len(ours)} items, expected {len(want)}: {[o[0] for o in ours]}"
     problems = []
-    for n, ((title, link, when), (w_title, w_links, w_when)) in enumerate(zip(ours, want)):
+    for n, ((title, link, when), (w_title, w_links, w_when)) in enumerate(zip(ours, want, strict=True)):
         if not same_text(title, w_title):
             problems.append(f"#{n} title {title!r} != {w_title!r}")
         if link not in w_links:
@@ -295,10 +296,17 @@ def _case(feed: Path, expected: Path, case_id: str) -> object:
     return pytest.param(feed, expected, id=case_id, marks=marks)
 
 
+def _found(cases: list, where: Path) -> list:
+    """The cases, else a failure: parametrized with none, pytest would skip the test without a word."""
+    if not cases:
+        pytest.fail(f"no fixture feeds with expected output under {where} (CI always has ../shared)", pytrace=False)
+    return cases
+
+
 def rss_parser_cases() -> list:
-    return [_case(f, RSS_PARSER / "output" / f"{f.stem}.json", f.name)
-            for f in sorted((RSS_PARSER / "input").iterdir())
-            if (RSS_PARSER / "output" / f"{f.stem}.json").is_file()]
+    return _found([_case(f, RSS_PARSER / "output" / f"{f.stem}.json", f.name)
+                   for f in sorted((RSS_PARSER / "input").iterdir())
+                   if (RSS_PARSER / "output" / f"{f.stem}.json").is_file()], RSS_PARSER)
 
 
 def feed_rs_cases() -> list:
@@ -309,7 +317,7 @@ def feed_rs_cases() -> list:
         out = f.with_name(f.stem + ".serde.json")
         if out.is_file():
             cases.append(_case(f, out, f"{f.parent.name}/{f.name}"))
-    return cases
+    return _found(cases, FEED_RS)
 
 
 def kagi_cases() -> list:
@@ -322,7 +330,7 @@ def kagi_cases() -> list:
             out = f.with_suffix(".json")
         if out.is_file():
             cases.append(_case(f, out, f.name))
-    return cases
+    return _found(cases, KAGI)
 
 
 # --- tests: field extraction against other parsers ---------------------------------------
@@ -359,7 +367,7 @@ def test_feedparser_corpus_never_raises(httpserver) -> None:
     assert len(outcomes) == len(files)
     bad = []
     failed: Counter[str] = Counter()
-    for path, outcome in zip(files, outcomes):
+    for path, outcome in zip(files, outcomes, strict=True):
         if outcome.error is None:
             continue
         failed[path.relative_to(FEEDPARSER).parts[0]] += 1
@@ -383,7 +391,7 @@ def test_sanitize_corpus_renders_no_active_markup(httpserver) -> None:
     settings, window = DigestConfig(max_stories=10000), Window(NOW - timedelta(days=1), NOW)
 
     by_file: dict[str, list] = {}
-    for path, outcome in zip(files, outcomes):
+    for path, outcome in zip(files, outcomes, strict=True):
         for item in outcome.items:
             try:
                 article = to_article(item, NOW)

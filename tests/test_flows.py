@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
-from conftest import INBOX, TOPIC
+from conftest import INBOX, TOPIC, free_port
 
 from briefing.store import Store
 
@@ -88,39 +84,18 @@ def test_manual_window_dry_run_records_nothing(tmp_path: Path) -> None:
     assert empty.status == "empty"
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_delivery_over_smtp(tmp_path: Path) -> None:
+def test_delivery_over_smtp(tmp_path: Path, smtp_server) -> None:
     """With email configured the digest goes out as text + HTML alternatives and is ledgered delivered."""
     from flows.briefing import briefing_flow
 
-    handler = _Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        config = write_config(tmp_path, INBOX, email={
-            "sender": "briefing@example.org", "to": ["analyst@example.org", "desk@example.org"],
-            "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none"})
-        result = briefing_flow(config)
-    finally:
-        controller.stop()
+    handler, port = smtp_server()
+    config = write_config(tmp_path, INBOX, email={
+        "sender": "briefing@example.org", "to": ["analyst@example.org", "desk@example.org"],
+        "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none"})
+    result = briefing_flow(config)
     assert result.status == "delivered"
     assert len(handler.messages) == 1
-    sender, rcpts, msg = handler.messages[0]
+    sender, (rcpts, msg) = handler.senders[0], handler.messages[0]
     assert sender == "briefing@example.org" and rcpts == ["analyst@example.org", "desk@example.org"]
     assert msg["Subject"].startswith("Russia–China Relations Digest") or "Digest" in msg["Subject"]
     types = [part.get_content_type() for part in msg.walk()]
@@ -138,7 +113,7 @@ def test_undelivered_digest_keeps_its_window_open(tmp_path: Path) -> None:
 
     config = write_config(tmp_path, INBOX, email={
         "sender": "briefing@example.org", "to": ["analyst@example.org"], "smtp_host": "127.0.0.1",
-        "smtp_port": _free_port(), "security": "none", "retries": 1, "retry_delay_seconds": 0,
+        "smtp_port": free_port(), "security": "none", "retries": 1, "retry_delay_seconds": 0,
         "timeout_seconds": 5})
     with pytest.raises(DeliveryError):
         briefing_flow(config)

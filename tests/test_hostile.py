@@ -56,6 +56,13 @@ def html_page(body: str, head: str = "", prologue: str = "") -> str:
             f"<footer>Copyright 2026</footer></body></html>")
 
 
+def entity_doctype(root: str, secret: Path, *, bomb: bool = True) -> str:
+    """A DOCTYPE declaring ``&xxe;``, an external entity (the secret file), and with ``bomb`` the nested
+    entities of a "billion laughs": ``&e8;`` is 10^8 copies of 40 characters, 4 GB to a parser that expands it."""
+    laughs = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "boom" * 10}">' for i in range(9))
+    return f'<!DOCTYPE {root} [{laughs if bomb else ""}<!ENTITY xxe SYSTEM "file://{secret}">]>'
+
+
 def hostile_folder(root: Path, secret: Path) -> dict[str, str]:
     """Write the hostile files; returns {file name: what its skip reason must say}."""
     root.mkdir()
@@ -67,8 +74,7 @@ def hostile_folder(root: Path, secret: Path) -> dict[str, str]:
                "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">data link</a></p>"
                "<iframe src=\"javascript:alert('frame')\"></iframe><style>p {color: red}</style>")
     (root / "scripts.html").write_text(html_page(paras + scripts), encoding="utf-8")
-    bomb = "".join(f'<!ENTITY e{i} "{"&e%d;" % (i - 1) * 10 if i else "boom" * 10}">' for i in range(9))
-    doctype = f'<?xml version="1.0"?><!DOCTYPE html [{bomb}<!ENTITY xxe SYSTEM "file://{secret}">]>'
+    doctype = '<?xml version="1.0"?>' + entity_doctype("html", secret)
     (root / "entities.html").write_text(html_page(paras + "<p>&e8; &xxe;</p>", prologue=doctype), encoding="utf-8")
     # declared UTF-8 in the page, written in windows-1251
     (root / "lying.html").write_bytes(html_page("".join(f"<p>{p}</p>" for p in RU_PARAS),
@@ -199,13 +205,10 @@ def test_flows_go_on_past_every_hostile_source(httpserver, tmp_path: Path, secre
     from flows.ingest import ingest_flow
 
     reasons = hostile_folder(tmp_path / "inbox", secret)
-    bomb = "".join(f'<!ENTITY e{i} "{"&e%d;" % (i - 1) * 10 if i else "boom" * 10}">' for i in range(9))
     entity_feed = rss_bytes([("https://news.example/bomb", "Russia and China sign rail freight deal",
-                              " ".join(PARAS) + " &e8;")],
-                            prologue=f'<!DOCTYPE rss [{bomb}<!ENTITY xxe SYSTEM "file://{secret}">]>')
+                              " ".join(PARAS) + " &e8;")], prologue=entity_doctype("rss", secret))
     xxe_feed = rss_bytes([("https://news.example/xxe", "Moscow and Beijing review border crossings",
-                           " ".join(PARAS) + " &xxe;")],
-                         prologue=f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>')
+                           " ".join(PARAS) + " &xxe;")], prologue=entity_doctype("rss", secret, bomb=False))
     lying = rss_bytes([("https://news.example/ru", "Россия и Китай расширят поставки газа", " ".join(RU_PARAS))],
                       encoding="cp1251")  # declares utf-8
     links = rss_bytes([

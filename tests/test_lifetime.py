@@ -25,10 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import INBOX
+from conftest import INBOX, free_port
 from test_crash import SilentServer, email_config, wait_until, write_config
-from test_email import Inbox, free_port
 from test_schedule import BIN
 
 GONE_WITHIN = 15.0  # seconds from the signal until no process of the run's PREFECT_HOME remains
@@ -169,7 +167,7 @@ def test_a_stopped_ingest_or_run_leaves_no_process(tmp_path: Path, command: str,
 
 
 @pytest.mark.parametrize("case", ["SIGTERM", "SIGKILL"])
-def test_a_stopped_digest_leaves_no_process(tmp_path: Path, case: str) -> None:
+def test_a_stopped_digest_leaves_no_process(tmp_path: Path, case: str, smtp_server) -> None:
     """Stopped while the SMTP server never answers: nothing remains; the rerun delivers the digest."""
     signum, to_group = SIGNALS[case]
     home, log = tmp_path / "prefect-home", tmp_path / "stopped.log"
@@ -188,14 +186,9 @@ def test_a_stopped_digest_leaves_no_process(tmp_path: Path, case: str) -> None:
     if signum != signal.SIGKILL:
         assert flow_run_states(home, "digest")[-1] in ("CRASHED", "CANCELLED"), log.read_text()[-3000:]
 
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        write_config(tmp_path / "briefing.yaml", **settings, email=email_config(port))
-        rerun = run(["digest", "--config", config], home)
-    finally:
-        controller.stop()
+    inbox, port = smtp_server()
+    write_config(tmp_path / "briefing.yaml", **settings, email=email_config(port))
+    rerun = run(["digest", "--config", config], home)
     assert "digest delivered" in rerun.stderr, rerun.stderr[-3000:]
     assert len(inbox.messages) == 1, "the stopped digest's stories went out in the next one"
     assert processes_of(home) == []
@@ -212,7 +205,7 @@ def test_a_stopped_serve_takes_its_server_with_it(tmp_path: Path, case: str) -> 
     for attempt, send in enumerate((signum, signal.SIGTERM)):  # the second serve proves the port and home reusable
         log = tmp_path / f"serve-{attempt}.log"
         proc = start(["serve", "--config", config, "--port", str(port)], home, log)
-        wait_until(lambda: "served" in log.read_text() or "serving" in log.read_text().lower(), proc, log)
+        wait_until(lambda log=log: "served" in log.read_text() or "serving" in log.read_text().lower(), proc, log)
         took.append(signal_and_watch(proc, send, False, home, log))
         if send != signal.SIGKILL:
             # Prefect's runner ends by re-raising the signal: killed by it, as a shell shows 128 + signal

@@ -6,21 +6,21 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import lxml.html
 import pytest
+from conftest import NOW, make_article
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from briefing.clean import clean_text
 from briefing.dedupe import duplicate_groups, story_groups
-from briefing.extract import article_id, content_hash, to_article
+from briefing.extract import to_article
 from briefing.render import render
 from briefing.summarize import summarize
 from briefing.types import Article, Digest, Evidence, RawItem, Relevance, Sentence, SourceHealth, Story
 
-NOW = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
 # No deadline (the first call of a stage imports and warms up); no explain phase (it reruns a failure for minutes).
 PROPERTY = settings(deadline=None, phases=[phase for phase in Phase if phase is not Phase.explain])
 
@@ -259,11 +259,6 @@ def test_found_short_html_page_keeps_its_paragraphs() -> None:
 
 # --- summaries -------------------------------------------------------------------------------
 
-def make(text: str, source: str, title: str = "T") -> Article:
-    h = content_hash(text)
-    return Article(article_id(source, h), source, f"https://{source}.example/{h[:8]}", title, text, h, NOW)
-
-
 # Text that tests the splitter and the quote rejoining: sentences, quotes and abbreviations with odd spacing.
 SEPARATORS = [" ", "  ", "\n", "\t", " \n ", "\u00a0", "\r\n", ""]
 PIECES = ["“", "”", '"', "'", "…", "...", "?", "!", ".", "Mr.", "U.S.", "J. ", "3.5", "中俄举行会谈。", "(", ")"]
@@ -300,7 +295,7 @@ def assert_quoted(summary: list[Sentence], articles: list[Article], k: int) -> N
 @given(st.lists(texts(), min_size=1, max_size=4), st.integers(1, 5))
 def test_summary_sentences_are_verbatim_and_attributed(bodies: list[str], k: int) -> None:
     """Per-article and story summaries quote their own article word for word, however odd its text."""
-    articles = [make(text, f"outlet{i}") for i, text in enumerate(bodies)]
+    articles = [make_article(text, f"outlet{i}") for i, text in enumerate(bodies)]
     for a in articles:
         assert_quoted(summarize([a], k), [a], k)
     assert_quoted(summarize(articles, k), articles, k)
@@ -325,10 +320,9 @@ def article_sets(draw: st.DrawFn) -> list[Article]:
 
     def add(text: str, title: str, location: str | None = None) -> None:
         source = f"outlet{len(out)}"  # one article per outlet: ids never collide
-        h = content_hash(text)
         hours = draw(st.sampled_from([0, 1, 30, 70, 80, 150]))  # around story_days (72 h)
-        out.append(Article(article_id(source, h), source, location or f"https://{source}.example/{h[:8]}",
-                           title, text, h, NOW - timedelta(hours=hours)))
+        out.append(make_article(text, source, title=title, location=location,
+                                first_seen=NOW - timedelta(hours=hours)))
 
     for paragraphs in events:
         title = draw(titles())

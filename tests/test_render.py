@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from conftest import TOPIC
+from conftest import TOPIC, make_article
 
 from briefing.config import DigestConfig
 from briefing.digest import Window, build_digest
-from briefing.extract import article_id, content_hash
 from briefing.relevance import load_topic
 from briefing.render import archive, render
 from briefing.types import Article
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
-
-
-def make(title: str, text: str, source: str = "feed", location: str = "https://news.example/x") -> Article:
-    h = content_hash(text)
-    return Article(article_id(source, h), source, location, title, text, h, NOW - timedelta(hours=1))
+SEEN = NOW - timedelta(hours=1)
 
 
 def digest_of(*articles: Article, max_stories: int = 15):
@@ -28,10 +23,10 @@ def digest_of(*articles: Article, max_stories: int = 15):
 
 def test_untrusted_text_is_escaped() -> None:
     """Script tags and event handlers from articles never reach the HTML as markup."""
-    evil = make('Russia and China <script>alert("x")</script> talks',
-                "Russia and China held talks on <img src=x onerror=alert(1)> gas supplies in Beijing today. "
-                "Moscow and Beijing agreed on new pipeline terms after talks.",
-                source='<b onmouseover="x()">Outlet</b>', location='javascript:alert(1)')
+    evil = make_article("Russia and China held talks on <img src=x onerror=alert(1)> gas supplies in Beijing today. "
+                        "Moscow and Beijing agreed on new pipeline terms after talks.",
+                        '<b onmouseover="x()">Outlet</b>', title='Russia and China <script>alert("x")</script> talks',
+                        location="javascript:alert(1)", first_seen=SEEN)
     rendered = render(digest_of(evil), 15)
     assert "<script" not in rendered.html
     assert "&lt;script&gt;" in rendered.html and "&lt;img src=x onerror=alert(1)&gt;" in rendered.html
@@ -51,7 +46,8 @@ def test_email_layout_and_overflow_list() -> None:
         ("Border railway bridge reaches Blagoveshchensk", "Freight trains began crossing the Amur bridge "
          "between Russia and China this week, cutting delivery times for Chinese car makers."),
     ]
-    arts = [make(t, body, location=f"https://news.example/{i}") for i, (t, body) in enumerate(stories)]
+    arts = [make_article(body, "feed", title=t, location=f"https://news.example/{i}", first_seen=SEEN)
+            for i, (t, body) in enumerate(stories)]
     d = digest_of(*arts, max_stories=2)
     rendered = render(d, 2)
     assert 'role="presentation"' in rendered.html and "width=\"600\"" in rendered.html
@@ -63,8 +59,9 @@ def test_email_layout_and_overflow_list() -> None:
 
 def test_archive_writes_files_and_index(tmp_path) -> None:
     """The archive keeps dated HTML and text files and an index listing every digest."""
-    first = digest_of(make("Russia and China hold naval drills", "Russia and China began joint naval drills "
-                           "near Vladivostok on Monday, the defence ministries said."))
+    first = digest_of(make_article("Russia and China began joint naval drills near Vladivostok on Monday, the "
+                                   "defence ministries said.", "feed", title="Russia and China hold naval drills",
+                                   location="https://news.example/x", first_seen=SEEN))
     path = archive(first, render(first, 15), tmp_path)
     assert path.exists() and path.with_suffix(".txt").exists()
     index = (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 from conftest import INBOX, ROOT, TOPIC
-from test_email import Inbox, free_port
 
 from briefing.config import load_config
 from briefing.exceptions import ConfigError
@@ -110,8 +108,13 @@ def test_a_second_digest_while_one_runs_exits_cleanly(tmp_path: Path) -> None:
 
 def _wait_for_running(flow_name: str, count: int, timeout: float = 120) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState
-    from prefect.client.schemas.filters import FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
 
     deadline = time.monotonic() + timeout
@@ -127,13 +130,11 @@ def _wait_for_running(flow_name: str, count: int, timeout: float = 120) -> None:
     raise AssertionError(f"{count} running {flow_name} flow runs did not appear within {timeout} s")
 
 
-def test_two_digests_at_once_send_one_message(tmp_path: Path) -> None:
+def test_two_digests_at_once_send_one_message(tmp_path: Path, smtp_server) -> None:
     """Two `briefing digest` processes started together: one delivers, the other waits and finds nothing new."""
     from flows.ingest import ingest_flow
 
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox, port = smtp_server()
     config = write_config(tmp_path, schedule={"lock_wait_seconds": 120}, email={
         "sender": "briefing@example.org", "to": ["analyst@example.org"], "smtp_host": "127.0.0.1",
         "smtp_port": port, "security": "none", "retries": 0, "timeout_seconds": 5})
@@ -151,7 +152,6 @@ def test_two_digests_at_once_send_one_message(tmp_path: Path) -> None:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-        controller.stop()
     assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
     said = sorted("delivered" if "digest delivered" in err else out.strip()[:9] for out, err in outputs)
     assert said == ["delivered", "no digest"], outputs

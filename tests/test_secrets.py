@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from test_email import Inbox, config_file, free_port
+from conftest import Inbox, free_port
+from test_email import config_file
 from test_schedule import BIN, child_env
 
 from briefing.exceptions import DeliveryError
@@ -76,20 +76,12 @@ class Authenticator:
         return AuthResult(success=False, handled=False, message=f"535 5.7.8 credentials {sent} rejected")
 
 
-@contextmanager
-def smtp_server(port: int, accepts: str | None) -> Iterator[Inbox]:
+def auth_server(smtp_server: Callable[..., tuple[Inbox, int]], port: int, accepts: str | None) -> Inbox:
     """An AUTH-requiring server on loopback accepting the password ``accepts``; None: nothing listens."""
-    inbox = Inbox()
     if accepts is None:
-        yield inbox
-        return
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=Authenticator(accepts),
-                            auth_required=True, auth_require_tls=False)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+        return Inbox()
+    inbox, _ = smtp_server(port, authenticator=Authenticator(accepts), auth_required=True, auth_require_tls=False)
+    return inbox
 
 
 class Traces:
@@ -136,9 +128,15 @@ class Traces:
     def prefect(self, since: datetime) -> None:
         """The runs started since ``since``, their task runs, logs and artifacts, and the server's database."""
         from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter,
-                                                    FlowRunFilterExpectedStartTime, FlowRunFilterId, LogFilter,
-                                                    LogFilterFlowRunId)
+        from prefect.client.schemas.filters import (
+            ArtifactFilter,
+            ArtifactFilterFlowRunId,
+            FlowRunFilter,
+            FlowRunFilterExpectedStartTime,
+            FlowRunFilterId,
+            LogFilter,
+            LogFilterFlowRunId,
+        )
         from prefect.logging.handlers import APILogHandler
         from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
@@ -231,14 +229,15 @@ def configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port: int, passwo
 @pytest.mark.parametrize("case", CASES)
 def test_the_password_leaves_no_trace(case: str, via: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
-                                      results_dir: Path) -> None:
+                                      results_dir: Path, smtp_server) -> None:
     """Ingest + digest in this process; then no log, Prefect record, result, file or error holds the password."""
     password, port = new_password(), free_port()
     accepts = {"delivered": password, "wrong-password": new_password(), "server-down": None}[case]
     config = configure(tmp_path, monkeypatch, port, password, via)
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
     error: DeliveryError | None = None
-    with every_log_record(caplog) as records, smtp_server(port, accepts) as inbox:
+    with every_log_record(caplog) as records:
+        inbox = auth_server(smtp_server, port, accepts)
         try:
             result = briefing_flow(config)
         except DeliveryError as exc:
@@ -265,7 +264,7 @@ def test_the_password_leaves_no_trace(case: str, via: str, tmp_path: Path, monke
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_cli_prints_no_password(case: str, tmp_path: Path) -> None:
+def test_the_cli_prints_no_password(case: str, tmp_path: Path, smtp_server) -> None:
     """`briefing -v digest` as a process (debug logging on): neither its output nor what it persisted holds it."""
     password, port = new_password(), free_port()
     accepts = {"delivered": password, "wrong-password": new_password(), "server-down": None}[case]
@@ -275,9 +274,9 @@ def test_the_cli_prints_no_password(case: str, tmp_path: Path) -> None:
     env = {**child_env(), "BRIEFING_SMTP_PASSWORD": password, "PREFECT_LOCAL_STORAGE_PATH": str(results),
            "PREFECT_LOGGING_LEVEL": "DEBUG"}
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
-    with smtp_server(port, accepts) as inbox:
-        proc = subprocess.run([str(BIN / "briefing"), "-v", "digest", "--config", config], env=env,
-                              capture_output=True, timeout=300)
+    inbox = auth_server(smtp_server, port, accepts)
+    proc = subprocess.run([str(BIN / "briefing"), "-v", "digest", "--config", config], env=env,
+                          capture_output=True, timeout=300)
     stderr = proc.stderr.decode("utf-8", "replace")
     if case == "delivered":
         assert proc.returncode == 0 and len(inbox.messages) == 1, stderr

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import make_article
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from briefing.exceptions import StorageError
-from briefing.extract import article_id, content_hash
+from briefing.extract import content_hash
 from briefing.sources import FetchState
 from briefing.store import Store, schema
 from briefing.types import Article, SourceHealth
@@ -21,14 +23,6 @@ from briefing.types import Article, SourceHealth
 UTC = timezone.utc
 T0 = datetime(2026, 11, 3, 12, 0, 0, 123456, tzinfo=UTC)
 WIDE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
-
-
-def make_article(text: str, *, location: str = "inbox/a.txt", source: str = "inbox",
-                 title: str = "A title", first_seen: datetime = T0,
-                 published: datetime | None = None) -> Article:
-    digest = content_hash(text)
-    return Article(id=article_id(source, digest), source=source, location=location, title=title,
-                   text=text, content_hash=digest, first_seen=first_seen, published=published)
 
 
 @pytest.fixture(params=["file", "memory", "postgres"])
@@ -63,8 +57,8 @@ def test_add_articles_returns_only_new_ones(store: Store) -> None:
 
 def test_edited_document_is_a_new_article(store: Store) -> None:
     """Same location with different text gets a new id and is stored beside the old version."""
-    old = make_article("Talks resumed on Monday.")
-    edited = make_article("Talks resumed on Monday, officials said.")
+    old = make_article("Talks resumed on Monday.", location="inbox/a.txt")
+    edited = make_article("Talks resumed on Monday, officials said.", location="inbox/a.txt")
     assert old.location == edited.location and old.id != edited.id
     store.add_articles([old])
     assert store.add_articles([edited]) == [edited]
@@ -209,24 +203,9 @@ def test_reopening_applies_migrations_once(tmp_path: Path) -> None:
             ("0001_initial",), ("0002_digest_kinds_and_locks",), ("0003_article_teasers",), ("0004_article_outlets",)]
 
 
-def test_a_store_from_before_backfills_is_upgraded(tmp_path: Path) -> None:
+def test_a_store_from_before_backfills_is_upgraded(legacy_store: Path) -> None:
     """A store made by 0001 alone (no digest kind, no locks) opens, keeps its ledger, and gains both."""
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE migrations (name VARCHAR(100) PRIMARY KEY, applied DATETIME NOT NULL);
-            INSERT INTO migrations VALUES ('0001_initial', '2026-11-01 00:00:00');
-            CREATE TABLE articles (id VARCHAR(40) PRIMARY KEY, source VARCHAR(200) NOT NULL, location TEXT NOT NULL,
-                title TEXT NOT NULL, text TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL, published DATETIME,
-                first_seen DATETIME NOT NULL);
-            CREATE INDEX ix_articles_first_seen ON articles (first_seen);
-            CREATE TABLE digests (id INTEGER PRIMARY KEY AUTOINCREMENT, window_start DATETIME NOT NULL,
-                window_end DATETIME NOT NULL, created DATETIME NOT NULL, delivered BOOLEAN NOT NULL,
-                delivered_at DATETIME, archive_path TEXT, stories INTEGER NOT NULL, articles INTEGER NOT NULL);
-            INSERT INTO digests VALUES (1, '2026-11-01 07:00:00', '2026-11-02 07:00:00', '2026-11-02 07:00:00',
-                1, '2026-11-02 07:00:00', 'd.html', 4, 9);
-        """)
-    store = Store(f"sqlite:///{path}")
+    store = Store(f"sqlite:///{legacy_store}")
     try:
         last = store.last_delivered()
         assert last is not None and last.kind == "regular" and last.window_end == datetime(2026, 11, 2, 7, tzinfo=UTC)
@@ -249,9 +228,10 @@ def test_a_held_lock_makes_a_second_holder_wait_then_give_up(store: Store) -> No
                 pass
         assert info.value.name == "digest"
         with store.lock("ingest"):  # another name is another lock
-            pass
+            assert sorted(_holders(store)) == [("digest", os.getpid()), ("ingest", os.getpid())]
+    assert _holders(store) == []
     with store.lock("digest"):
-        pass
+        assert _holders(store) == [("digest", os.getpid())]
 
 
 def _plant_lock(store: Store, *, pid: int, expires: datetime, host: str | None = None) -> None:
@@ -263,6 +243,12 @@ def _plant_lock(store: Store, *, pid: int, expires: datetime, host: str | None =
                                                   acquired=T0, expires=expires))
 
 
+def _holders(store: Store) -> list[tuple[str, int]]:
+    """(name, pid) of every lock row."""
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(schema.locks.c.name, schema.locks.c.pid))]
+
+
 def test_a_killed_holders_lock_is_taken_over(store: Store) -> None:
     """A lock left by a process of this host that no longer exists does not block the next run."""
     import subprocess
@@ -270,8 +256,10 @@ def test_a_killed_holders_lock_is_taken_over(store: Store) -> None:
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     _plant_lock(store, pid=int(gone.stdout), expires=datetime.now(UTC) + timedelta(hours=1))
+    assert _holders(store) == [("digest", int(gone.stdout))]
     with store.lock("digest"):
-        pass
+        assert _holders(store) == [("digest", os.getpid())], "the dead run's lock is now this run's"
+    assert _holders(store) == [], "and released at the end of the block"
 
 
 def test_an_expired_lease_is_taken_over_but_a_live_remote_one_is_not(store: Store) -> None:
@@ -391,7 +379,6 @@ def test_control_characters_never_reach_the_store() -> None:
 
 def test_a_zombie_or_a_reused_pid_does_not_hold_the_lock(store: Store) -> None:
     """A killed holder not reaped yet, or a new process wearing the holder's pid, leaves the lock stale."""
-    import os
     import subprocess
     import sys
     import time
@@ -405,7 +392,7 @@ def test_a_zombie_or_a_reused_pid_does_not_hold_the_lock(store: Store) -> None:
     try:
         _plant_lock(store, pid=child.pid, expires=datetime.now(UTC) + timedelta(hours=1))
         with store.lock("digest"):
-            pass
+            assert _holders(store) == [("digest", os.getpid())], "the zombie's lock is now this run's"
     finally:
         child.wait()
     me, host = os.getpid(), __import__("socket").gethostname()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import INBOX, TOPIC
-from test_store import WIDE, make_article
+from conftest import INBOX, TOPIC, make_article
+from test_store import WIDE
 
 from briefing.exceptions import StorageError
 from briefing.store import MIGRATIONS, Store
@@ -178,38 +178,23 @@ def test_a_newer_server_database_is_refused_and_not_migrated(postgres_url: str) 
     assert names == sorted([FUTURE, *(name for name, _ in MIGRATIONS[:-1])]), "no migration applied"
 
 
-def test_an_older_store_is_upgraded_and_the_migration_recorded(tmp_path: Path) -> None:
+def test_an_older_store_is_upgraded_and_the_migration_recorded(legacy_store: Path) -> None:
     """A store made when 0001 was the only migration: opened, its ledger kept, 0002 applied and recorded once."""
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE migrations (name VARCHAR(100) PRIMARY KEY, applied DATETIME NOT NULL);
-            INSERT INTO migrations VALUES ('0001_initial', '2026-11-01 00:00:00');
-            CREATE TABLE articles (id VARCHAR(40) PRIMARY KEY, source VARCHAR(200) NOT NULL, location TEXT NOT NULL,
-                title TEXT NOT NULL, text TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL, published DATETIME,
-                first_seen DATETIME NOT NULL);
-            CREATE INDEX ix_articles_first_seen ON articles (first_seen);
-            CREATE TABLE digests (id INTEGER PRIMARY KEY AUTOINCREMENT, window_start DATETIME NOT NULL,
-                window_end DATETIME NOT NULL, created DATETIME NOT NULL, delivered BOOLEAN NOT NULL,
-                delivered_at DATETIME, archive_path TEXT, stories INTEGER NOT NULL, articles INTEGER NOT NULL);
-            INSERT INTO digests VALUES (1, '2026-11-01 07:00:00', '2026-11-02 07:00:00', '2026-11-02 07:00:00',
-                1, '2026-11-02 07:00:00', 'd.html', 4, 9);
-        """)
-    conn.close()
     for _ in range(2):  # the second open finds nothing left to do
-        store = Store(f"sqlite:///{path}")
+        store = Store(f"sqlite:///{legacy_store}")
         try:
             [digest] = store.digests()
             assert (digest.id, digest.kind, digest.stories) == (1, "regular", 4)
         finally:
             store.close()
-    with sqlite3.connect(path) as conn:
+    with sqlite3.connect(legacy_store) as conn:
         rows = conn.execute("SELECT name, applied FROM migrations ORDER BY name").fetchall()
         columns = {r[1] for r in conn.execute("PRAGMA table_info(digests)")}
         article_columns = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
-    assert [name for name, _ in rows] == ["0001_initial", "0002_digest_kinds_and_locks", "0003_article_teasers", "0004_article_outlets"]
+    assert [name for name, _ in rows] == ["0001_initial", "0002_digest_kinds_and_locks", "0003_article_teasers",
+                                          "0004_article_outlets"]
     assert rows[0][1] == "2026-11-01 00:00:00", "the old record is kept as it was"
     assert datetime.fromisoformat(rows[1][1]).year >= 2026
     assert "kind" in columns and "locks" in tables and "teaser" in article_columns

@@ -6,19 +6,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import INBOX
+from conftest import INBOX, make_article
 
-from briefing.extract import article_id, content_hash, to_article
+from briefing.extract import to_article
 from briefing.sources.folder import read_document
 from briefing.summarize import keyphrases, summarize
-from briefing.types import Article
 
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
-
-
-def make(text: str, source: str = "s", title: str = "T") -> Article:
-    h = content_hash(text)
-    return Article(article_id(source, h), source, f"https://{source}.example/a", title, text, h, NOW)
 
 
 def files(seeds: list[Path]) -> list[Path]:
@@ -39,7 +33,7 @@ def test_every_summary_sentence_is_verbatim(seeds: list[Path], k: int) -> None:
 
 def test_short_article_returns_its_lead() -> None:
     """A one-sentence article is its own summary, not noise."""
-    a = make("Russia and China signed a gas deal on Monday.")
+    a = make_article("Russia and China signed a gas deal on Monday.")
     assert [s.text for s in summarize([a], 3)] == ["Russia and China signed a gas deal on Monday."]
 
 
@@ -50,15 +44,15 @@ def test_quotes_are_kept_whole() -> None:
             + quote + " Officials in Beijing welcomed the agreement and said work would start next year. "
             "Analysts said the deal would give Russia a big new buyer for gas it once sold to Europe.")
     for k in (1, 2, 3):
-        for s in summarize([make(text)], k):
+        for s in summarize([make_article(text)], k):
             assert s.text.count("“") == s.text.count("”")
 
 
 def test_story_summary_says_each_point_once_and_attributes_it() -> None:
     """Two outlets with the same lead sentence: the story summary uses it once and names its outlet."""
     lead = "Russia and China agreed on Tuesday to build a second gas pipeline through Mongolia."
-    a = make(lead + " The deal covers 50 billion cubic metres a year. Construction starts in 2027.", "wire")
-    b = make(lead + " Analysts called it a turning point for Gazprom. Prices will follow oil.", "daily")
+    a = make_article(lead + " The deal covers 50 billion cubic metres a year. Construction starts in 2027.", "wire")
+    b = make_article(lead + " Analysts called it a turning point for Gazprom. Prices will follow oil.", "daily")
     summary = summarize([a, b], 3)
     assert sum(s.text == lead for s in summary) == 1
     assert {s.source for s in summary} == {"wire", "daily"}

@@ -209,7 +209,7 @@ def test_real_feeds_over_http_store_every_entry_and_rerun_adds_nothing(httpserve
     try:
         outcomes = fetch_all(sources, {}, policy)
         stored = 0
-        for source, outcome in zip(sources, outcomes):
+        for source, outcome in zip(sources, outcomes, strict=True):
             if not outcome.ok:
                 continue
             extracted = extract_outcome(outcome, NOW)
@@ -219,7 +219,7 @@ def test_real_feeds_over_http_store_every_entry_and_rerun_adds_nothing(httpserve
             store.record_fetch(_health_of(source.name), NOW, outcome.state)
         assert expected > 400 and stored == expected == store.count_articles()
         again = fetch_all(sources, {s.name: store.fetch_state(s.name) for s in sources}, policy)
-        assert all(o.not_modified for o, first in zip(again, outcomes) if first.ok)
+        assert all(o.not_modified for o, first in zip(again, outcomes, strict=True) if first.ok)
         assert store.count_articles() == expected
     finally:
         store.close()

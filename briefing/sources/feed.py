@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -49,8 +49,8 @@ import httpx
 from briefing import __version__
 from briefing.config import FetchConfig, SourceConfig
 from briefing.dates import parse_datetime
-from briefing.exceptions import ExtractionError, FetchError
-from briefing.extract import fragment_to_text
+from briefing.exceptions import ExtractionError, FetchError, ParseError, one_line
+from briefing.extract import decode, fragment_to_text
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import RawItem
 from briefing.urls import canonical_url, is_http_url, is_public_address
@@ -109,7 +109,7 @@ class Fetcher:
         self._budget_end = 0.0
         self._over_budget = 0
 
-    async def __aenter__(self) -> Fetcher:
+    async def __aenter__(self) -> Self:
         timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
         limits = httpx.Limits(max_connections=self.policy.concurrency,
                               max_keepalive_connections=self.policy.concurrency)
@@ -439,11 +439,25 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     """Feed bytes (RSS 0.9x/1.0/2.0, Atom or JSON Feed) → entries.
 
     Raises:
-        ValueError: the bytes are not a feed; the message is the one-line reason.
+        ParseError: the bytes are not a feed; its ``message`` is the one-line reason.
     """
-    if _looks_like_json(body, content_type):
-        return _parse_json_feed(body, url)
-    body, content_type = _as_utf8(body, url, content_type)
+    try:
+        return _parse_feed(body, url, content_type)
+    except ParseError:
+        raise
+    except ValueError as exc:  # what the parsers slip on in one entry (urljoin on a malformed IPv6 link)
+        raise ParseError(url, str(exc)) from exc
+
+
+def _parse_feed(body: bytes, url: str, content_type: str | None) -> list[Entry]:
+    json_feed = _looks_like_json(body, content_type)
+    try:  # a JSON feed's charset is the bytes' own: what its server says is not asked
+        text = decode_response(body, url, None if json_feed else content_type)
+    except ExtractionError as exc:
+        raise ParseError(url, f"not a feed: {exc.message}") from None
+    if json_feed:
+        return _parse_json_feed(text, url)
+    body, content_type = _as_utf8(text, content_type)
     # No content-location: feedparser would resolve GUIDs against the feed URL
     # too, and a GUID is a name, not a link. Links are joined below.
     headers = {"content-type": content_type} if content_type else {}
@@ -453,11 +467,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
     if not parsed.entries:
         if parsed.get("version"):  # a recognised feed that is empty now (maybe with an XML slip)
             if parsed.get("bozo"):
-                log.info("%s: empty feed with an XML error: %s", url, _one_line(parsed.get("bozo_exception")))
+                log.info("%s: empty feed with an XML error: %s", url, one_line(parsed.get("bozo_exception")))
             return []
         if parsed.get("bozo"):
-            raise ValueError(f"not a feed: {_one_line(parsed.get('bozo_exception'))}")
-        raise ValueError("not a feed: no RSS, Atom or JSON Feed root element")
+            raise ParseError(url, f"not a feed: {one_line(parsed.get('bozo_exception'))}")
+        raise ParseError(url, "not a feed: no RSS, Atom or JSON Feed root element")
     feed_title = _text(parsed.get("feed", {}).get("title"))
     return [_entry(e, url, feed_title) for e in parsed.entries]
 
@@ -468,23 +482,19 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def _parse_json_feed(body: bytes, url: str) -> list[Entry]:
-    from briefing.extract import decode
-
+def _parse_json_feed(text: str, url: str) -> list[Entry]:
     try:
-        data = json.loads(decode(body, url, _charsets(body, None)))
-    except ExtractionError as exc:
-        raise ValueError(f"not a feed: {exc.message}") from None
+        data = json.loads(text)
     except RecursionError:
-        raise ValueError("not a feed: JSON nested too deeply") from None
+        raise ParseError(url, "not a feed: JSON nested too deeply") from None
     except ValueError as exc:
-        raise ValueError(f"not a feed: invalid JSON ({_one_line(exc)})") from None
+        raise ParseError(url, f"not a feed: invalid JSON ({one_line(exc)})") from None
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/version/"):
-        raise ValueError("not a feed: JSON without a jsonfeed.org version")
+        raise ParseError(url, "not a feed: JSON without a jsonfeed.org version")
     items = data.get("items") or []
     feed_title = _text(data.get("title"))
     if not isinstance(items, list):
-        raise ValueError("not a feed: JSON Feed 'items' is not a list")
+        raise ParseError(url, "not a feed: JSON Feed 'items' is not a list")
     out = []
     for item in items:
         if not isinstance(item, dict):
@@ -554,10 +564,6 @@ def _key(guid: Any, link: str | None, title: str | None, html: str) -> str:
     return "sha:" + hashlib.sha256(f"{title or ''}\0{html}".encode()).hexdigest()
 
 
-def _one_line(value: Any) -> str:
-    return re.sub(r"\s+", " ", str(value)).strip()[:300]
-
-
 TEASER_WORDS = 120  # what marks an entry's text as a teaser when fetch.teaser_words is 0 (no page fetches)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -590,7 +596,7 @@ async def fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState) 
         return await _fetch_feed(fetcher, source, state)
     except Exception as exc:  # the run goes on; the traceback goes to the log
         log.warning("feed %s failed unexpectedly", source.name, exc_info=True)
-        return SourceOutcome(source.name, error=f"unexpected {type(exc).__name__}: {_one_line(exc)}", state=state)
+        return SourceOutcome(source.name, error=f"unexpected {type(exc).__name__}: {one_line(exc)}", state=state)
 
 
 async def _fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState) -> SourceOutcome:
@@ -615,8 +621,8 @@ async def _fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState)
     new_state = FetchState(response.headers.get("etag"), response.headers.get("last-modified"))
     try:
         entries = parse_feed(response.body, response.url, response.headers.get("content-type"))
-    except ValueError as exc:
-        return SourceOutcome(source.name, error=str(exc), state=state)
+    except ParseError as exc:
+        return SourceOutcome(source.name, error=exc.message, state=state)
     items = await asyncio.gather(*(_item(fetcher, source, e) for e in entries))
     return SourceOutcome(source.name, items=tuple(items), state=new_state)
 
@@ -642,20 +648,14 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
     if page.status != 200 or not page.body:
         log.info("full text of %s not fetched (HTTP %s), using the feed's text", entry.link, page.status)
         return base
-    html = _decode_page(page)
+    try:
+        html = decode_response(page.body, page.url, page.headers.get("content-type"))
+    except ExtractionError as exc:  # let the extractor fail and fall back to the feed's text
+        log.info("page %s not decoded: %s", page.url, exc.message)
+        html = ""
     return RawItem(source=source.name, location=location, body=html, kind="html", title=title or None,
                    published=entry.published, key=entry.key, fallback=text or None, teaser=short,
                    outlet=entry.outlet)
-
-
-def _decode_page(page: Response) -> str:
-    from briefing.extract import decode
-
-    try:
-        return decode(page.body, page.url, _charsets(page.body, page.headers.get("content-type")))
-    except ExtractionError as exc:  # let the extractor fail and fall back to the feed's text
-        log.info("page %s not decoded: %s", page.url, exc.message)
-        return ""
 
 
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
@@ -669,28 +669,26 @@ def _charsets(body: bytes, content_type: str | None) -> tuple[str, ...]:
         match = pattern.search(body[:4096])
         if match:
             found.append(match.group(1).decode("ascii"))
-    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
-    if match:
-        found.append(match.group(1))
+    served = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
+    if served:
+        found.append(served.group(1))
     return tuple(found)
 
 
-def _as_utf8(body: bytes, url: str, content_type: str | None) -> tuple[bytes, str | None]:
-    """The feed re-encoded as UTF-8 with its declaration and content type saying so.
+def decode_response(body: bytes, url: str, content_type: str | None) -> str:
+    """A feed's or a page's bytes as text, the charset settled once by ``decode``'s rules.
 
-    The charset is settled once, by ``decode``'s rules (valid UTF-8 is UTF-8,
-    then what the feed or server declares, then detection), so a feed whose
-    label lies is not read as mojibake.
+    Valid UTF-8 is UTF-8, then what the document declares (its author wrote it),
+    then what the server declares, then detection: a label that lies is not read as mojibake.
 
     Raises:
-        ValueError: binary or undecodable bytes, as a one-line reason.
+        ExtractionError: binary or undecodable bytes, as a one-line reason.
     """
-    from briefing.extract import decode
+    return decode(body, url, _charsets(body, content_type))
 
-    try:
-        text = decode(body, url, _charsets(body, content_type))
-    except ExtractionError as exc:
-        raise ValueError(f"not a feed: {exc.message}") from None
+
+def _as_utf8(text: str, content_type: str | None) -> tuple[bytes, str | None]:
+    """The decoded feed as UTF-8 bytes, its XML declaration and content type saying so (feedparser reads bytes)."""
     text = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*", r"\g<1>utf-8", text.lstrip("\ufeff"), count=1)
     media = (content_type or "").split(";")[0].strip()
     return text.encode("utf-8"), f"{media}; charset=utf-8" if media else None

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from briefing.dates import parse_datetime
-from briefing.exceptions import ExtractionError
+from briefing.exceptions import ExtractionError, one_line
 from briefing.extract import KINDS, decode
 from briefing.sources import FetchState, SourceOutcome
 from briefing.types import RawItem
@@ -36,7 +36,7 @@ class FolderSource:
             except ExtractionError as exc:
                 skipped.append((str(path), exc.message))
             except Exception as exc:  # one file a decoder chokes on must not cost the run
-                skipped.append((str(path), f"unreadable: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"))
+                skipped.append((str(path), f"unreadable: {type(exc).__name__}: {one_line(exc)}"))
         return SourceOutcome(self.name, items=tuple(items), skipped=tuple(skipped))
 
 

@@ -1,0 +1,108 @@
+"""Articles: insert new ones, update edited ones, read a digest's window back in ``Article`` field order.
+
+An update keeps an article's ``first_seen``, so an edit never brings an old story into a new window.
+Reads build ``Article``s positionally from ``_ARTICLE_COLUMNS`` (the dataclass's own field order), which
+is why the table's column names must match ``Article``'s fields.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+
+from briefing.store import schema
+from briefing.store.base import StoreBase
+from briefing.types import Article
+
+__all__ = ["ArticlesMixin"]
+
+
+class ArticlesMixin(StoreBase):
+    """The ``articles`` table."""
+
+    def add_articles(self, articles: Iterable[Article]) -> list[Article]:
+        """Insert the articles not stored yet (and update edited ones); return those added."""
+        return self.upsert_articles(articles)[0]
+
+    def upsert_articles(self, articles: Iterable[Article]) -> tuple[list[Article], list[Article]]:
+        """In one transaction: insert new ids, update stored ones whose content changed.
+
+        An update keeps the article's ``first_seen``, so an edit does not bring
+        an old story back into a new digest window. Returns (added, updated).
+        """
+        batch = {a.id: a for a in articles}
+        if not batch:
+            return [], []
+        t = schema.articles
+        with self._tx() as conn:
+            known: dict[str, str] = {}
+            ids = list(batch)
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(select(t.c.id, t.c.content_hash).where(t.c.id.in_(ids[i:i + 500])))
+                known.update({r.id: r.content_hash for r in rows})
+            new = [a for a in batch.values() if a.id not in known]
+            changed = [a for a in batch.values() if a.id in known and known[a.id] != a.content_hash]
+            if new:
+                conn.execute(t.insert(), [_article_row(a) for a in new])
+            for a in changed:
+                conn.execute(update(t).where(t.c.id == a.id).values(
+                    title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
+                    location=a.location, teaser=a.teaser, outlet=a.outlet))
+        return new, changed
+
+    def has_articles(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        with self._tx() as conn:
+            return set(conn.scalars(select(schema.articles.c.id).where(schema.articles.c.id.in_(ids))))
+
+    def articles_seen_between(self, start: datetime, end: datetime) -> list[Article]:
+        """Articles first seen in [start, end), oldest first."""
+        t = schema.articles
+        query = (select(*_ARTICLE_COLUMNS).where(t.c.first_seen >= start, t.c.first_seen < end)
+                 .order_by(t.c.first_seen, t.c.id))
+        return self._read_articles(query)
+
+    def articles_dated_between(self, start: datetime, end: datetime) -> list[Article]:
+        """Articles published in [start, end) (first seen, when undated), oldest first: a backfill's window.
+
+        A past window is about when things happened, so a folder of last month's
+        articles ingested today still lands in last month's backfill.
+        """
+        t = schema.articles
+        dated = and_(t.c.published >= start, t.c.published < end)
+        undated = and_(t.c.published.is_(None), t.c.first_seen >= start, t.c.first_seen < end)
+        query = (select(*_ARTICLE_COLUMNS).where(or_(dated, undated))
+                 .order_by(func.coalesce(t.c.published, t.c.first_seen), t.c.id))
+        return self._read_articles(query)
+
+    def _read_articles(self, query: Select[Any]) -> list[Article]:
+        """Rows in Article's field order, built positionally; the cyclic GC paused meanwhile, since
+        a window of 100k articles would otherwise be rescanned again and again as it grows."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with self._tx() as conn:
+                return [_from_row(*row[:-2], bool(row[-2]), row[-1]) for row in conn.execute(query)]
+        finally:
+            if enabled:
+                gc.enable()
+
+    def count_articles(self) -> int:
+        with self._tx() as conn:
+            return int(conn.scalar(select(func.count()).select_from(schema.articles)) or 0)
+
+
+_ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
+# ``Article`` itself, called with a row's values in field order (mypy cannot count a row's length).
+_from_row: Callable[..., Article] = Article
+
+
+def _article_row(a: Article) -> dict[str, Any]:
+    return {"id": a.id, "source": a.source, "location": a.location, "title": a.title, "text": a.text,
+            "content_hash": a.content_hash, "published": a.published, "first_seen": a.first_seen,
+            "teaser": a.teaser, "outlet": a.outlet}
