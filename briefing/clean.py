@@ -271,7 +271,7 @@ def _mark_polls(lines: list[_Line]) -> None:
         if i - groups[-1][-1] <= 3:
             groups[-1].append(i)
         else:
-            groups.append([i, i])  # counted twice: a later lone hit passes the two-hit test below, as it always did
+            groups.append([i])
     for group in groups:
         if len(group) < 2:
             continue

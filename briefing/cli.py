@@ -475,10 +475,17 @@ def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
         published = parse_datetime(record["published"]) if record.get("published") else None
     except (ValueError, TypeError) as exc:
         return _Record(rid, error=f"bad 'published': {exc}")
-    options = {k: v for k, v in record.items() if k not in {"id", "text", "title", "url", "source", "published"}}
+    outlet = record.get("outlet")
+    if outlet is not None and not isinstance(outlet, str):
+        return _Record(rid, error="'outlet' is not a string")
+    lang = record.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        return _Record(rid, error="'lang' is not a string")
+    fields = {"id", "text", "title", "url", "source", "published", "outlet"}
+    options = {k: v for k, v in record.items() if k not in fields}  # "lang" among them: relevance heeds it
     try:
         article = record_to_article(str(record.get("source") or "jsonl"), str(record.get("url") or rid), text,
-                                    title, published, now, clean)
+                                    title, published, now, clean, outlet=outlet.strip() or None if outlet else None)
     except ExtractionError as exc:
         return _Record(rid, error=exc.message)
     return _Record(rid, article, options)
@@ -558,7 +565,8 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
         _fail(exc)
 
     def one(r: _Record) -> dict[str, Any]:
-        result = score(r.article.title, r.article.text, topic)
+        lang = str(r.options.get("lang") or "").strip().lower().split("-")[0]  # "zh-Hans" → zh: wins over detection
+        result = score(r.article.title, r.article.text, topic, language=lang or None)
         threshold = float(r.options.get("threshold", topic.threshold))
         out = {"score": result.score, "relevant": result.score >= threshold and not result.reason,
                "evidence": [asdict(e) for e in result.evidence], "language": result.language}

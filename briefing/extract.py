@@ -263,33 +263,35 @@ def to_article(item: RawItem, now: datetime, outlets: Registry | None = None) ->
 
 
 def record_to_article(source: str, location: str, text: str, title: str | None, published: datetime | None,
-                      now: datetime, clean: bool = True) -> Article:
+                      now: datetime, clean: bool = True, outlet: str | None = None) -> Article:
     """One stage record (``briefing <stage> --jsonl``) as an Article, so the stages see what an ingest would.
 
     ``clean``: ``text`` is a raw document, cleaned as a file is (``extract``); otherwise it is already
     clean (an evaluation set's), kept verbatim, with single newlines also separating paragraphs, so a
     stage is measured on the text as given. A record that is its headline alone (feeds are full of
-    them) is a teaser with no text, whatever cleaning thinks of the headline.
+    them) is a teaser with no text, whatever cleaning thinks of the headline. ``outlet``: the record's
+    own "outlet", weighed like a feed entry's source element (the registry names it).
 
     Raises:
         ExtractionError: nothing of ``text`` is left after cleaning, or there is neither text nor title.
     """
-    item = RawItem(source, location, text, "text", title, published)
+    item = RawItem(source, location, text, "text", title, published, outlet=outlet)
     if clean:
         try:
             return to_article(item, now)
         except ExtractionError:
             if text.strip() or title is None:
                 raise
-            return _article(item, title, "", now, published=published, teaser=True)
+            return _article(item, title, "", now, published=published, teaser=True, outlet=_outlet(item, None))
     if not text.strip():
         if title is None:
             raise ExtractionError(location, "no title and no text")
-        return _article(item, title, "", now, published=published, teaser=True)
+        return _article(item, title, "", now, published=published, teaser=True, outlet=_outlet(item, None))
     body = text.replace("\r\n", "\n")
     if "\n\n" not in body:
         body = "\n\n".join(p.strip() for p in body.split("\n") if p.strip())
-    return _article(item, title or derive_title(body.split("\n\n")[0]), body, now, published=published)
+    return _article(item, title or derive_title(body.split("\n\n")[0]), body, now, published=published,
+                    outlet=_outlet(item, None))
 
 
 def _article(item: RawItem, title: str, text: str, now: datetime, *, published: datetime | None,

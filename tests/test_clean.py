@@ -170,3 +170,21 @@ def test_html_extraction_is_repeatable() -> None:
     page = INBOX / "2026-11-13-xi-putin-summit-beijing.html"
     texts = {article(page).text for _ in range(6)}
     assert len(texts) == 1 and len(next(iter(texts))) > 500
+
+
+def test_short_figures_far_apart_are_not_a_poll() -> None:
+    """Two short lines ending in a percentage, paragraphs apart, are facts, not a poll's options."""
+    text = "\n\n".join([
+        "Trade between Russia and China kept growing this year, customs figures published on Monday show.",
+        "Share of trade settled in roubles and yuan: 95%",
+        "Officials in Moscow said the remaining payments go through banks in third countries.",
+        "Exporters complained that transfers still take weeks to clear at the smaller regional banks.",
+        "The central bank said it expected the backlog to ease once new correspondent accounts open.",
+        "Analysts in Beijing said the figures matched what traders had reported since the spring.",
+        "Share a year earlier: 40%",
+        "The two governments meet again in December to review the payment arrangements.",
+    ])
+    cleaned = clean_text(text, title="Russia–China trade settled in own currencies")
+    kept = "\n".join(cleaned.paragraphs)
+    assert "95%" in kept and "40%" in kept, cleaned.dropped
+    assert not [t for reason, t in cleaned.dropped if reason == "poll"]

@@ -220,6 +220,22 @@ def test_extract_lang_names_russian_and_chinese() -> None:
     assert [o["lang"] for o in objects(result)] == ["ru", "zh"]
 
 
+
+def test_a_records_outlet_and_lang_are_heeded() -> None:
+    """STAGE-CLI's "outlet" names the article's outlet; "lang" is the language relevance scores it in."""
+    text = "Russia and China agreed on Monday to extend their grain corridor, officials in Moscow said."
+    result = run("extract", "--jsonl", "-", input=jsonl(
+        {"id": "a", "text": text, "outlet": "tass"}, {"id": "b", "text": text},
+        {"id": "c", "text": text, "outlet": 7}))
+    out = objects(result)
+    assert out[0]["outlet"] == "TASS" and out[1]["outlet"] is None, out
+    assert out[2] == {"id": "c", "error": "'outlet' is not a string"}
+    result = run("relevance", "--jsonl", "-", input=jsonl(
+        {"id": "a", "text": text}, {"id": "b", "text": text, "lang": "de-DE"}))
+    first, second = objects(result)
+    assert first["language"] == "en" and first["relevant"], first
+    assert second["language"] == "de" and not second["relevant"] and second["reason"], second
+
 # --- the README's stage commands, on examples/ ----------------------------------------------------------
 
 def readme_stage_lines() -> list[str]:

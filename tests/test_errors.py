@@ -174,19 +174,26 @@ def test_serve_without_a_server_exits_1_in_one_line(tmp_path: Path) -> None:
     assert "config error" not in lines[0]
 
 
-def test_a_temporary_server_that_does_not_start_is_a_server_error() -> None:
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
-    )
-
-    from flows.server import temporary_server
-
-    before = os.environ.get("PREFECT_API_URL")
-    with temporary_settings({PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 0}, restore_defaults={PREFECT_API_URL}):
-        assert not PREFECT_API_URL.value()
-        with pytest.raises(ServerError, match="^the temporary Prefect server did not start: Timed out"):
-            with temporary_server():
-                pass
-    assert os.environ.get("PREFECT_API_URL") == before
+def test_a_temporary_server_that_does_not_start_is_a_server_error(tmp_path: Path) -> None:
+    """In a process of its own: Prefect's server objects are shared per process, and stopping the failed
+    one there would stop the session's server under every later flow test."""
+    code = "\n".join([
+        "import os",
+        "from briefing.exceptions import ServerError",
+        "from flows.server import temporary_server",
+        "try:",
+        "    with temporary_server():",
+        "        print('started')",
+        "except ServerError as exc:",
+        "    print(type(exc).__name__, exc)",
+        "print('PREFECT_API_URL', os.environ.get('PREFECT_API_URL'))",
+    ])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180,
+                          cwd=Path(__file__).resolve().parents[1])
+    lines = proc.stdout.splitlines()
+    assert lines and lines[0].startswith("ServerError the temporary Prefect server did not start: Timed out"), \
+        proc.stdout + proc.stderr
+    assert lines[-1] == "PREFECT_API_URL None"
