@@ -14,10 +14,13 @@ Two levels, because the reader wants each story once and every outlet named:
   cosine of the two articles' words (``briefing.words``: jieba words, Snowball
   stems) and of their cross-language keys (names, numbers, dates, lexicon
   concepts such as Putin = Путин = 普京), for articles published within
-  ``story_days`` of each other. Pairs at ``same_story`` or more link, and the
-  stories are the Louvain communities of the links, so a chain of pairs does
-  not merge everything it touches. Candidate pairs share distinctive words or
-  keys, so the work grows with the number of articles, not its square.
+  ``story_days`` of each other. Pairs at ``same_story`` or more link, weaker
+  ones (``developing``) when the two share many such neighbours (a developing
+  story many outlets follow), and the stories are the Louvain communities of
+  the links, so a chain of pairs does not merge everything it touches; a big
+  developing story then takes in a report left alone that several of its
+  weak pairs point into. Candidate pairs share distinctive words or keys, so
+  the work grows with the number of articles, not its square.
 
 Pure: lists of Articles in, groups out.
 """
@@ -52,8 +55,11 @@ class DedupeSettings:
     shingle_words: int = 5
     num_perm: int = 64
     same_story: float = 0.6  # the pair model's probability (data/story_model.json: its threshold)
-    developing: float = 0.3  # ... or this, inside a dense developing story
-    developing_degree: int = 4  # ... where both articles have this many such pairs (same script)
+    developing: float = 0.2  # ... or this, inside a dense developing story
+    developing_support: int = 8  # ... where the two share this many neighbours linked as strongly (same script)
+    resolution: float = 0.5  # Louvain's: under 1, a developing story's loosely knit reports stay one story
+    developing_size: int = 16  # a story this big takes in an article left alone that has
+    developing_attach: int = 2  # ... this many pairs at ``developing`` or more with its reports (same script)
     story_days: float = 3.0
     top_terms: int = 24  # each article's most distinctive words (and keys), for finding candidate pairs
     shared_terms: int = 3  # ... of which a candidate pair shares this many (one key across scripts)
@@ -318,11 +324,21 @@ class _TermCounts:
         """One batch of documents, each given as the lists of terms it is made of."""
         lengths = np.fromiter((sum(map(len, d)) for d in batch), dtype=np.int64, count=len(batch))
         total = int(lengths.sum())
-        terms = itertools.chain.from_iterable(itertools.chain.from_iterable(batch))
+        terms = list(itertools.chain.from_iterable(itertools.chain.from_iterable(batch)))
         # CRC-32, the same in every process (Python's str hash is seeded per process, and ties among
         # an article's top terms would fall another way in a Dask worker); a few collisions among
-        # a million terms, for half the memory of 64 bits
-        hashes = np.fromiter(map(zlib.crc32, map(_UTF8, terms)), dtype=np.int64, count=total)
+        # a million terms, for half the memory of 64 bits. Each distinct term is hashed once:
+        # news vocabularies repeat, and a dictionary look-up costs less than encoding and hashing.
+        table = dict.fromkeys(terms)
+        known = _TERM_HASHES
+        for term in table:
+            value = known.get(term)
+            if value is None:
+                value = known[term] = zlib.crc32(_UTF8(term))
+            table[term] = value
+        if len(known) > 500_000:  # a long-lived process keeps at most this many (about 50 MiB)
+            known.clear()
+        hashes = np.fromiter(map(table.__getitem__, terms), dtype=np.int64, count=total)
         first = self.docs
         self.docs += len(batch)
         if not total:
@@ -360,6 +376,7 @@ class _TermCounts:
 
 
 _BATCH = 5000  # articles analysed at a time
+_TERM_HASHES: dict[str, int] = {}  # term → CRC-32, kept across calls (a window's terms recur in the next)
 _UTF8 = functools.partial(str.encode, encoding="utf-8", errors="surrogatepass")
 
 
@@ -467,23 +484,34 @@ def story_candidates(space: StorySpace, settings: DedupeSettings = DedupeSetting
 
 def _story_edges(pairs: ScoredPairs, settings: DedupeSettings) -> np.ndarray:
     """Which scored pairs link: probability ≥ ``same_story``, or ≥ ``developing`` when both articles
-    are in the same script and each has ``developing_degree`` such pairs (a developing story that
-    many outlets follow, whose reports need not all tell one event)."""
+    are in the same script and share ``developing_support`` neighbours they are each linked to at
+    ``developing`` or more (a developing story that many outlets follow, whose reports need not all
+    tell one event). Common neighbours, not each article's own degree: in a dense window two
+    unrelated articles can each have many weak pairs, but seldom the same ones."""
     n = len(pairs.articles)
-    strong = pairs.weight >= round(settings.same_story * _SCALE)
-    weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
-    degree = np.bincount(np.concatenate([pairs.left[weak], pairs.right[weak]]), minlength=n)
-    dense = (degree[pairs.left] >= settings.developing_degree) & (degree[pairs.right] >= settings.developing_degree)
-    edges: np.ndarray = strong | (weak & dense)
+    strong: np.ndarray = pairs.weight >= round(settings.same_story * _SCALE)
+    weak: np.ndarray = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
+    if settings.developing_support <= 0:
+        either: np.ndarray = strong | weak
+        return either
+    if not weak.any():
+        return strong
+    left, right = pairs.left[weak], pairs.right[weak]
+    ones = np.ones(2 * len(left), dtype=np.int32)
+    graph = sp.csr_matrix((ones, (np.r_[left, right], np.r_[right, left])), shape=(n, n))
+    shared = np.asarray(graph[left].multiply(graph[right]).sum(axis=1)).ravel()
+    edges: np.ndarray = strong.copy()
+    edges[np.flatnonzero(weak)[shared >= settings.developing_support]] = True
     return edges
 
 
 def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
-                 rank: Sequence[int]) -> list[list[int]]:
+                 rank: Sequence[int], resolution: float = 1.0) -> list[list[int]]:
     """Groups of the linked articles: Louvain communities (modularity) of each connected part.
 
     Unlike single-link unions, a chain of pairs does not make one story of everything
-    it touches: a part splits where its links thin out. Nodes and links enter the graph
+    it touches: a part splits where its links thin out (``resolution`` under 1 splits less: a
+    developing story's reports are linked loosely, not all to each other). Nodes and links enter the graph
     in ``rank`` order (an order of the articles that does not depend on the input order)
     and Louvain's seed is fixed, so the groups do not depend on the input order either.
     """
@@ -508,7 +536,8 @@ def _communities(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray
         ordered = sorted(nodes, key=lambda i: rank[i])
         graph.add_nodes_from(ordered)
         graph.add_weighted_edges_from((a, b, w / _SCALE) for _, _, a, b, w in sorted(edges[root]))
-        out += [sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=0)]
+        out += [sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=0,
+                                                                              resolution=resolution)]
     return out
 
 
@@ -523,7 +552,8 @@ def story_groups(articles: Sequence[Article], settings: DedupeSettings = DedupeS
     or keys (blocking, so the work stays near-linear); the pair model gives each
     a probability, pairs published more than ``story_days`` apart get none; pairs
     at ``same_story`` or more link (and weaker ones inside a dense developing
-    story), and the groups are the Louvain communities of the links.
+    story), the groups are the Louvain communities of the links, and a big
+    developing story takes in the loose reports its weak pairs point to.
     """
     if len(articles) < 2:
         return [[a] for a in articles]
@@ -562,8 +592,41 @@ def link_stories(pairs: ScoredPairs, settings: DedupeSettings = DedupeSettings()
     """The stories of the scored pairs under ``settings``' thresholds; groups in input order."""
     keep = _story_edges(pairs, settings)
     groups = _communities(len(pairs.articles), pairs.left[keep], pairs.right[keep], pairs.weight[keep],
-                          pairs.rank)
+                          pairs.rank, settings.resolution)
+    groups = _take_in_loose(groups, pairs, settings)
     return [[pairs.articles[i] for i in members] for members in sorted(groups, key=min)]
+
+
+def _take_in_loose(groups: list[list[int]], pairs: ScoredPairs, settings: DedupeSettings) -> list[list[int]]:
+    """A big developing story (``developing_size`` reports) takes in an article left on its own that
+    has ``developing_attach`` weak pairs (``developing`` or more, same script) with its reports, the
+    story with most such pairs (then the one whose first report ranks first). Its reports are
+    linked to each other loosely, so a late or oddly worded report has too few common neighbours
+    to pass the support rule, yet several of its pairs point into the one story."""
+    n = len(pairs.articles)
+    story = np.empty(n, dtype=np.int64)
+    for s, members in enumerate(groups):
+        story[members] = s
+    size = np.bincount(story, minlength=len(groups))
+    if not len(pairs.left) or size.max() < settings.developing_size:
+        return groups
+    weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
+    loose = np.r_[pairs.left[weak], pairs.right[weak]]
+    into = story[np.r_[pairs.right[weak], pairs.left[weak]]]
+    fits = (size[story[loose]] == 1) & (size[into] >= settings.developing_size)
+    if not fits.any():
+        return groups
+    first = [min(pairs.rank[i] for i in members) for members in groups]
+    votes: dict[int, dict[int, int]] = {}
+    for i, s in zip(loose[fits].tolist(), into[fits].tolist()):
+        votes.setdefault(i, {})[s] = votes.get(i, {}).get(s, 0) + 1
+    out = [list(members) for members in groups]
+    for i, counts in votes.items():
+        s, k = min(counts.items(), key=lambda sk: (-sk[1], first[sk[0]]))
+        if k >= settings.developing_attach:
+            out[s].append(i)
+            out[int(story[i])] = []
+    return [sorted(members) for members in out if members]
 
 
 _SCALE = 1_000_000  # pair probabilities as integers: exact, whatever the order

@@ -3,6 +3,12 @@
 Templates live in ``templates/`` (Jinja2, autoescaped: every string from an
 article is untrusted). CSS is written once in a ``<style>`` block and inlined
 by css-inline, because mail clients drop ``<style>`` but keep ``style=``.
+
+Three scripts: every headline, quote and coverage title carries its article's
+language (``lang="ru"`` in HTML, so a reader's browser picks Cyrillic and CJK
+fonts and Chinese punctuation; "[ru] "/"[zh] " before it in the text twin, none
+for English), and the text twin wraps Chinese by display width (a Han
+character fills two columns) rather than by character count.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +25,11 @@ from typing import Any
 
 import css_inline
 import jinja2
+from jinja2.filters import do_wordwrap
 
 from briefing.exceptions import RenderError
-from briefing.types import Digest, Story, health_summary
+from briefing.language import detect_language
+from briefing.types import Article, Digest, Sentence, Story, health_summary
 from briefing.urls import is_written_http_url
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"   # in a built wheel
@@ -48,6 +58,7 @@ def _env() -> jinja2.Environment:
     env.filters["date"] = _fmt_date
     env.filters["when"] = _fmt_when
     env.filters["ago"] = _fmt_ago
+    env.filters["wordwrap"] = _wordwrap
     return env
 
 
@@ -73,6 +84,95 @@ def subject(digest: Digest, max_stories: int) -> str:
     return f"{digest.title} — {_fmt_date(digest.window_end)} · {n} {'story' if n == 1 else 'stories'}"
 
 
+ENGLISH = "en"  # the digest's own language: its texts get no mark
+
+
+class Languages:
+    """The language of each article and quoted sentence shown, detected once per article.
+
+    An article that carries its language (``language``, set at ingest) is taken at
+    its word; otherwise it is detected here from its title and text, as relevance did.
+    A sentence has its article's language; one whose article is not at hand, its own.
+    """
+
+    def __init__(self, digest: Digest) -> None:
+        self.by_id: dict[str, str] = {}
+        self.articles: dict[str, Article] = {}
+        for story in digest.stories:
+            for a in (*story.articles, *story.duplicates, *story.earlier):
+                self.articles.setdefault(a.id, a)
+
+    def of(self, item: Article | Sentence) -> str:
+        if isinstance(item, Sentence):
+            article = self.articles.get(item.article_id)
+            return self.of(article) if article is not None else detect_language("", item.text)
+        lang = self.by_id.get(item.id)
+        if lang is None:
+            known = getattr(item, "language", None)
+            lang = known if isinstance(known, str) and known else detect_language(item.title, item.text)
+            self.by_id[item.id] = lang
+        return lang
+
+    def mark(self, item: Article | Sentence) -> str:
+        """ "[ru] " before a text in another language than English, for the plain-text digest."""
+        lang = self.of(item)
+        return "" if lang in (ENGLISH, "und") else f"[{lang}] "
+
+
+# A character that fills two columns of a terminal: Han, kana, Hangul, full-width forms and CJK punctuation.
+_WIDE = "\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3" \
+        "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd"
+_HAS_WIDE = re.compile(f"[{_WIDE}]")
+_TOKEN = re.compile(f"[{_WIDE}]|\\s+|[^\\s{_WIDE}]+")
+_NO_LINE_START = frozenset("，。、！？；：）」』》〉】”’…,.!?;:)")  # stays on the line before (kinsoku)
+_NO_LINE_END = frozenset("（「『《〈【“‘(")  # moves to the next line
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+@jinja2.pass_environment
+def _wordwrap(environment: jinja2.Environment, s: str, width: int = 79, break_long_words: bool = True,
+              wrapstring: str | None = None, break_on_hyphens: bool = True) -> str:
+    """Jinja's ``wordwrap`` by display width: text with no wide character wraps exactly as Jinja's does.
+
+    Chinese has no spaces, so a line may break between any two Han characters,
+    but never before a closing mark (，。」) nor after an opening one (「《). A
+    run without spaces or wide characters (a URL) is not broken.
+    """
+    if not _HAS_WIDE.search(s):
+        return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
+    sep = environment.newline_sequence if wrapstring is None else wrapstring
+    return sep.join(sep.join(_wrap_wide(paragraph, width)) for paragraph in s.splitlines())
+
+
+def _wrap_wide(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0
+    for token in _TOKEN.findall(text):
+        if token.isspace():
+            if line:
+                line.append(" ")
+                used += 1
+            continue
+        size = _columns(token)
+        if line and used + size > width and token[0] not in _NO_LINE_START:
+            carry = [line.pop()] if len(line) > 1 and line[-1] in _NO_LINE_END else []
+            while line and line[-1] == " ":
+                line.pop()
+            lines.append("".join(line))
+            line, used = carry, _columns("".join(carry))
+        line.append(token)
+        used += size
+    while line and line[-1] == " ":
+        line.pop()
+    if line or not lines:
+        lines.append("".join(line))
+    return lines
+
+
 class Footnotes:
     """Links of the plain-text digest, numbered in order of first use: "[3]" in the text, URLs at the end."""
 
@@ -95,6 +195,7 @@ def render(digest: Digest, max_stories: int) -> Rendered:
     Raises:
         RenderError: a template is missing or fails.
     """
+    languages = Languages(digest)
     context: dict[str, Any] = {
         "digest": digest,
         "stories": digest.stories[:max_stories],
@@ -102,6 +203,8 @@ def render(digest: Digest, max_stories: int) -> Rendered:
         "link": story_link,
         "health_summary": health_summary(digest.health) if digest.health else "",
         "notes": Footnotes(),
+        "lang": languages.of,
+        "mark": languages.mark,
         "preheader": " · ".join(s.lead.title for s in digest.stories[:3]),
     }
     try:

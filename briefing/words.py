@@ -187,32 +187,41 @@ def _jieba() -> Any:  # a jieba.Tokenizer (jieba ships no types)
 
 
 _jieba_lock = threading.Lock()
-_STEMS: dict[str, dict[str, str]] = {"english": {}, "russian": {}}  # word → stem; a dict beats the stemmer's own cache
+_STEMS: dict[str, dict[str, str]] = {"english": {}, "russian": {}}  # word → stem ("": a stop word); a dict
+# look-up beats the stemmer's own cache, and one pass both drops stop words and stems
 
 
-def _stems(words: list[str], language: str) -> list[str]:
+def _stems(words: list[str], language: str, stop: frozenset[str]) -> list[str]:
+    """Snowball stems of ``words``, stop words dropped."""
     known = _STEMS[language]
-    out = list(map(known.get, words, itertools.repeat("")))  # "": not known yet (an empty stem is just redone)
-    if "" in out:
-        new = list({w for w, s in zip(words, out) if not s})
-        fresh = dict(zip(new, _stemmer(language).stemWords(new)))
-        if len(known) > 1_000_000:
-            known.clear()
-        known.update(fresh)
-        out = [s or fresh[w] for w, s in zip(words, out)]
-    return out
+    if not known:
+        known.update(dict.fromkeys(stop, ""))
+    try:
+        return list(filter(None, map(known.__getitem__, words)))  # every word seen before: no Python loop
+    except KeyError:
+        pass
+    table = dict.fromkeys(words, "")
+    new = [w for w in table if w not in known]
+    fresh = dict(zip(new, _stemmer(language).stemWords(new)))
+    for w in table:
+        table[w] = fresh[w] if w in fresh else known[w]
+    if len(known) > 1_000_000:
+        known.clear()
+        known.update(dict.fromkeys(stop, ""))
+    known.update(fresh)
+    return list(filter(None, map(table.__getitem__, words)))
 
 
 def _english_words(text: str, tokens: list[str] | None = None) -> list[str]:
     """Snowball stems of the Latin-script words, stop words dropped (``tokens``: already found)."""
     tokens = tokens if tokens is not None else _LATIN_WORD.findall(text.lower())
-    return _stems(list(itertools.filterfalse(_ENGLISH_STOP.__contains__, tokens)), "english")
+    return _stems(tokens, "english", _ENGLISH_STOP)
 
 
 def _russian_words(text: str, tokens: list[str] | None = None) -> list[str]:
     """Snowball stems of the Cyrillic words, stop words dropped."""
     tokens = tokens if tokens is not None else _CYRILLIC_WORD.findall(text.lower().replace("ё", "е"))
-    return _stems(list(itertools.filterfalse(_RUSSIAN_STOP.__contains__, tokens)), "russian")
+    return _stems(tokens, "russian", _RUSSIAN_STOP)
 
 
 def _chinese_words(runs: list[str]) -> list[str]:
@@ -228,7 +237,7 @@ def _concepts(stems: list[str], table: dict[tuple[str, ...], str], single: dict[
     out = list(filter(None, map(single.get, stems)))
     if not firsts.isdisjoint(stems):
         n = len(stems)
-        for i in [i for i, s in enumerate(stems) if s in firsts]:
+        for i in itertools.compress(range(n), map(firsts.__contains__, stems)):
             for size in range(min(_LONGEST, n - i), 1, -1):
                 key = table.get(tuple(stems[i:i + size]))
                 if key is not None:

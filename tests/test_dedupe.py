@@ -275,8 +275,8 @@ def test_cross_validated_story_pairs_hold_their_floor() -> None:
     """Grouped 5-fold CV (seed 0) of the pair model on the shared SemEval-2022 Task 8 training pairs.
 
     Each fold's model and threshold are fitted on the other folds only; the floors sit a little under
-    the figures bench/story_model.py reports (en-en 0.80, zh-zh 0.70, zh-en 0.79, ru-ru 0.40 with
-    its 2 same-story pairs). Needs ../shared/data: missing, it fails.
+    the figures bench/story_model.py cv reports (seed 0: en-en 0.82, zh-zh 0.74, zh-en 0.79, ru-ru 0.44
+    with its 2 same-story pairs). Needs ../shared/data: missing, it fails.
     """
     import sys
     from pathlib import Path
@@ -293,7 +293,73 @@ def test_cross_validated_story_pairs_hold_their_floor() -> None:
     result = sm.cross_validate(pools, seed=0, train_langs=sm.TARGETS)
     f1 = {code: sm.prf(result[code]["counts"])[2] for code in sm.TARGETS}
     recall = {code: sm.prf(result[code]["counts"])[1] for code in sm.TARGETS}
-    assert f1["en-en"] >= 0.75 and f1["zh-en"] >= 0.72 and f1["zh-zh"] >= 0.62, f1
+    assert f1["en-en"] >= 0.78 and f1["zh-en"] >= 0.72 and f1["zh-zh"] >= 0.62, f1
     assert recall["ru-ru"] == 1.0 and f1["ru-ru"] >= 0.3, f1
     baseline = sm.tfidf_baseline(pools, seed=0)
     assert f1["zh-en"] > sm.prf(baseline["zh-en"])[2] + 0.15, "cross-language keys beat one TF-IDF cosine"
+
+
+# --- linking: developing stories ---------------------------------------------------------
+
+def _scored(n: int, pairs: dict[tuple[int, int], float]):
+    """Scored pairs of ``n`` same-script articles with the given probabilities (the linking rules alone)."""
+    import numpy as np
+
+    from briefing.dedupe import _SCALE, ScoredPairs
+
+    articles = [art(f"text {i}", f"outlet-{i}", title=f"Report {i}") for i in range(n)]
+    keys = sorted(pairs)
+    return ScoredPairs(articles, np.array([i for i, _ in keys], dtype=np.int64),
+                       np.array([j for _, j in keys], dtype=np.int64),
+                       np.array([round(pairs[k] * _SCALE) for k in keys], dtype=np.int64),
+                       np.ones(len(keys), dtype=bool), list(range(n)))
+
+
+def test_weak_pairs_link_through_shared_neighbours_not_through_busy_articles() -> None:
+    """A weak pair links when the two share ``developing_support`` weakly linked neighbours (a developing
+    story); two busy articles, each with many weak pairs of their own, do not link by their degree alone."""
+    from briefing.dedupe import _story_edges
+
+    support = DedupeSettings().developing_support
+    weak = (DedupeSettings().developing + DedupeSettings().same_story) / 2
+    knit = support + 2  # each pair of them shares the other `support` articles
+    pairs = {(i, j): weak for i in range(knit) for j in range(i + 1, knit)}
+    busy = {(0, 1): weak} | {(0, 2 + k): weak for k in range(support + 2)} | \
+           {(1, 4 + support + k): weak for k in range(support + 2)}
+    assert _story_edges(_scored(knit, pairs), DedupeSettings()).all()
+    edges = _story_edges(_scored(6 + 2 * support, busy), DedupeSettings())
+    assert not edges.any()
+
+
+def test_a_big_developing_story_takes_in_a_loose_report() -> None:
+    """An article left alone with ``developing_attach`` weak pairs into a story of ``developing_size``
+    reports joins it; with fewer pairs, or into a smaller story, it stays on its own."""
+    from briefing.dedupe import link_stories
+
+    s = DedupeSettings()
+    strong, weak = 0.9, (s.developing + s.same_story) / 2
+    for size, attach, joins in ((s.developing_size, s.developing_attach, True),
+                                (s.developing_size, s.developing_attach - 1, False),
+                                (s.developing_size - 1, s.developing_attach + 2, False)):
+        pairs = {(i, j): strong for i in range(size) for j in range(i + 1, size)}
+        pairs |= {(k, size): weak for k in range(attach)}
+        groups = link_stories(_scored(size + 1, pairs), s)
+        assert sorted(map(len, groups)) == ([size + 1] if joins else [1, size]), (size, attach)
+
+
+def test_wikiref_topics_hold_their_floor() -> None:
+    """WikiRef220 (shared data): the adjusted Rand index of the stories against each file's topic, on
+    all 220 articles and on the held-out split of its topics that no setting was chosen on
+    (bench/similarity.py; 0.88 and 0.79 when written). Missing data fails."""
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import similarity
+    finally:
+        sys.path.remove(str(bench))
+    assert (similarity.DATA / "wikiref220").is_dir(), f"shared data missing: {similarity.DATA}"
+    ari = {name: value for name, (value, _) in similarity.wikiref(DedupeSettings()).items()}
+    assert ari["all"] >= 0.8 and ari["held-out"] >= 0.7, ari

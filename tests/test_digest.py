@@ -41,7 +41,7 @@ def test_digest_of_samples_keeps_topic_merges_reprints() -> None:
     """Off-topic pieces are left out, the wire reprint is folded into its original, every story summarized."""
     articles = inbox_articles()
     d = build_digest(articles, load_topic(TOPIC), DigestConfig(), Window(NOW - timedelta(days=7), NOW), NOW)
-    assert d.considered == 10 and d.relevant == 8 and d.duplicates == 1
+    assert d.considered == 13 and d.relevant == 11 and d.duplicates == 1
     titles = [s.lead.title for s in d.stories]
     assert not any("coast road" in t or "farm subsidies" in t for t in titles)
     merged = [s for s in d.stories if s.duplicates]

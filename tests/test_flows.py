@@ -135,4 +135,4 @@ def test_missing_folder_is_reported_not_fatal(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     healths = {h.source: h for h in ingest_flow(str(path))}
     assert healths["gone"].status == "failed" and "not found" in (healths["gone"].error or "")
-    assert healths["inbox"].status == "ok" and healths["inbox"].new == 10
+    assert healths["inbox"].status == "ok" and healths["inbox"].new == 13

@@ -54,7 +54,7 @@ def test_progress_reports_every_stage_to_the_end(tmp_path: Path) -> None:
     assert result.status == "archived"
     assert set(seen) == {"fetch", "extract", "relevance", "stories", "write-ups", "render"}
     assert all(done == total for done, total in seen.values()), seen
-    assert seen["relevance"] == (10, 10) and seen["write-ups"] == (result.stories, result.stories)
+    assert seen["relevance"] == (13, 13) and seen["write-ups"] == (result.stories, result.stories)
 
     cli = CliRunner().invoke(main, ["digest", "--config", config, "--since", "2026-11-01", "--progress"])
     assert cli.exit_code == 0, cli.output
@@ -73,14 +73,14 @@ def test_dask_workers_on_a_postgres_store_make_the_same_digest(tmp_path: Path, p
     shared = write_config(tmp_path, "shared", store_url=postgres_url,
                           runner={"kind": "dask", "workers": 2, "batch_size": 3})
     ingest_flow(local)
-    assert [h.new for h in ingest_flow(shared)] == [10]
+    assert [h.new for h in ingest_flow(shared)] == [13]
     window = {"since": "2026-11-01", "until": "2026-11-27"}
     one, two = digest_module.digest_flow(local, **window), digest_module.digest_flow(shared, **window)
     assert one.status == two.status == "backfill"
     assert one.path.read_bytes() == two.path.read_bytes()
     store = Store(postgres_url)
     try:
-        assert store.count_articles() == 10 and [d.kind for d in store.digests()] == ["backfill"]
+        assert store.count_articles() == 13 and [d.kind for d in store.digests()] == ["backfill"]
     finally:
         store.close()
     assert not (tmp_path / "state" / "briefing.sqlite").exists() or Store.open_dir(tmp_path / "state").digests()

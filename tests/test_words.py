@@ -43,3 +43,14 @@ def test_amounts_and_dates_agree_across_languages() -> None:
                                             "18 декабря инвестиции выросли до 26 млрд долларов",
                                             "12 月 18 日，投资增至 260 亿美元")]
     assert all({"#2.6e+10", "date:12-18"} <= k for k in keys)
+
+
+def test_spokespeople_and_officials_are_one_key_in_three_scripts() -> None:
+    """The officials who speak for each side are named the same way across languages, inflected or not."""
+    pairs = [("Maria Zakharova said Moscow welcomed the plan", "Захаровой задали вопрос о плане",
+              "扎哈罗娃表示欢迎该计划", "@zakharova"),
+             ("Mao Ning told reporters in Beijing", "Мао Нин заявила журналистам", "外交部发言人毛宁表示", "@mao ning"),
+             ("Vice-President Han Zheng arrived", "Вице-председатель Хань Чжэн прибыл", "国家副主席韩正抵达",
+              "@han zheng")]
+    for *texts, key in pairs:
+        assert all(key in analyse(t).keys for t in texts), key
