@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from briefing.dates import parse_dateline
+from briefing.dates import dateline_end, parse_dateline
 
 # Words that make up interface widgets ("Listen Live", "Get short URL",
 # "Share on X", "Comments (4)", "Log in to comment", "Read more" ...).
@@ -30,19 +30,59 @@ read more related advertisement advert ads ad sponsored promoted save saved book
 leave post add no view views votes voted vote likes like reads total show hide close menu home next
 previous back top download app cookies accept embed article story minute min mins rss feed alerts
 notifications
+""".split()) | set("""
+версия для печати печать распечатать поделиться поделитесь поделись отправить скопировать ссылку ссылка
+комментарии комментарий комментариев комментировать ответить обсуждение обсудить подписаться подписывайтесь
+подпишитесь подписка рассылка канал канале каналы наш наши нашем наших войти вход выйти регистрация
+читать читайте также ещё еще далее подробнее смотреть смотрите видео фото аудио слушать слушайте эфир
+реклама скачать приложение закладки сохранить закрыть показать скрыть главная назад наверх вперед вперёд
+следующая предыдущая просмотров просмотры просмотр оценить нравится мобильная шрифт размер
+вконтакте вк одноклассники телеграм телеграмм дзен рутуб
 """.split())
+# Chinese interface words: a line made (almost) only of these is a widget ("分享到：微信 微博", "字号：大 中 小").
+_WIDGET_HAN = sorted("""
+分享 分享到 微信 微博 朋友圈 空间 复制 链接 复制链接 打印 字号 大 中 小 收藏 评论 点赞 转发 举报 扫一扫 扫码 二维码
+关注 订阅 下载 客户端 登录 注册 首页 返回 顶部 返回顶部 上一篇 下一篇 更多 阅读 阅读全文 全文 查看 点击 展开 视频 播放
+音频 收听 浏览 次 阅读量 手机 手机版 网页版 关闭 窗口 纠错 我要 打开 收起
+""".split(), key=len, reverse=True)
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_HAN_CHARS = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = {"a", "an", "the", "to", "on", "of", "for", "this", "with", "and", "our", "your", "us", "in", "it", "is", "be"}
+_STOP_RU = {"в", "во", "на", "и", "с", "со", "к", "по", "о", "об", "для", "из", "от", "до", "за", "у", "а", "все",
+            "всё"}
 _COMMENT_WORDS = {"comment", "comments", "commenting", "reply", "replies", "respond", "responses", "discussion"}
-_TERMINAL = tuple('.!?"”’»…')
+_TERMINAL = tuple('.!?"”’»…。！？')
 _CREDIT = re.compile(
     r"^(?:©|\(c\)\s|copyright\b|(?:photo|image|picture|illustration|graphic|video)s?\s*"
     r"(?:credits?)?\s*(?::|by\b|courtesy\b|/)|(?:credits?|source)\s*:|(?:getty|afp|ap|reuters|epa|tass|xinhua)"
-    r"\s*(?:images)?\s*/)", re.IGNORECASE)
+    r"\s*(?:images)?\s*/)"
+    # the same in Russian and Chinese: "Фото: ТАСС", "Фото Ивана Петрова / РИА Новости", "图片来源：…", "摄影：…"
+    r"|(?:фото|фотография|иллюстрация|изображение|видео|скриншот|кадр|источник фото)\s*(?::|/)|фото\s[^.!?]{0,40}\s/\s"
+    r"|[（(]?(?:图片来源|图源|图片|摄影|视频来源|来源)\s*[：:]", re.IGNORECASE)
+# Rights notices, which carry no © in Russian and Chinese: "Все права защищены", "【版权声明】…转载请注明出处".
+_RIGHTS = re.compile(r"все права защищены|перепечатка\b|при (?:цитировании|использовании|перепечатке)|"
+                     r"版权(?:声明|所有)|转载请注明|禁止转载|未经(?:授权|许可)", re.IGNORECASE)
+# Chinese captions say what the photo shows ("图为…", "上图：…") or end with its credit
+# ("（资料图）", "（新华社记者 X 摄）").
+_HAN_CAPTION = re.compile(r"^(?:图为|图片为|[上下左右]图[：:为]|图[：:]|组图[：:])"
+                          r"|[（(][^（()）]{0,24}(?:资料图|资料照片|供图|摄|图片来源[^（()）]*|图源[^（()）]*)[)）]$")
+# Editor and author lines: "（责任编辑：张明）", "编辑：李华", "Автор: Иван Петров", "Редактор Мария Соколова".
+_HAN_EDITOR = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|审校|监制|主编|编审|作者|记者|通讯员|实习生|"
+                         r"原标题|本文来源|文|图|文/图)\s*[：:/|]\s*[^。！？]{0,40}[)）】\]]?$|^[（(]完[)）]$")
+_RU_NAME = r"[А-ЯЁ][а-яёА-ЯЁ.-]*"
+_BYLINE_RU = re.compile(r"^(?i:автор|авторы|текст|редактор|редакция|подготовил[аи]?|корреспондент)\s*:?\s+"
+                        + _RU_NAME + r"(?:(?:\s+|\s*,\s*|\s+и\s+)" + _RU_NAME + r"){0,6}$")
 _BREADCRUMB_SEP = re.compile(r"\s(?:»|›|>|/|\\|→)\s")
-_TAGS = re.compile(r"^(?:tags?|topics?|keywords?|filed under|categories|category)\s*:", re.IGNORECASE)
+_TAGS = re.compile(r"^(?:tags?|topics?|keywords?|filed under|categories|category|теги|метки|ключевые слова|"
+                   r"标签|关键词|关键字)\s*[:：]", re.IGNORECASE)
 _RELATED = re.compile(r"^(?:related(?: stories| articles| news| coverage)?|read more|read also|also read|"
                       r"see also|more on this(?: story| topic)?|more from \w+|recommended|you may also like|"
-                      r"most read|trending)\b\s*:?", re.IGNORECASE)
+                      r"most read|trending|"
+                      # Russian and Chinese headers of the same lists
+                      r"читайте также|читать также|смотрите также|см\. также|по теме|ещё по теме|еще по теме|"
+                      r"новости по теме|другие новости|похожие (?:новости|материалы|статьи)|самое читаемое|"
+                      r"популярное|рекомендуем|相关阅读|相关新闻|相关报道|相关文章|相关链接|延伸阅读|推荐阅读|"
+                      r"热门推荐|猜你喜欢|更多精彩|热点新闻|阅读更多)\b\s*[:：]?", re.IGNORECASE)
 _PERCENT = re.compile(r"(?:^|\s)\d{1,3}(?:[.,]\d+)?\s?%\s*(?:\(\s*\d[\d,.\s]*\))?\s*$")
 _VOTES = re.compile(r"^(?:total\s+)?(?:votes?|voted|voters)\s*:?\s*[\d,.]+$", re.IGNORECASE)
 _NAME = r"[A-Z][\w.'-]*"
@@ -117,6 +157,10 @@ def clean_text(text: str, *, markdown: bool = False, title: str | None = None) -
     title = _take_title(lines) if title is None else _drop_title(lines, title)
     paragraphs = _paragraphs(lines)
     dropped = tuple((ln.reason, ln.text) for ln in lines if ln.reason and ln.reason != "title")
+    end = dateline_end(paragraphs[0]) if paragraphs else 0
+    if end:  # "新华社北京11月17日电（记者 王某）" opening the first paragraph: where it was filed, not news
+        dropped += (("dateline", paragraphs[0][:end].strip()),)
+        paragraphs[0] = paragraphs[0][end:]
     return Cleaned(title=title, published=published, paragraphs=tuple(paragraphs), dropped=dropped)
 
 
@@ -126,6 +170,8 @@ def derive_title(lead: str, max_words: int = 12) -> str:
     Attribution tails ("..., analysts said.") are dropped first, because a
     headline states the claim, not who made it.
     """
+    if not lead.isascii() and _HAN_CHAR.search(lead):
+        return _derive_han_title(lead)
     first = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", lead.strip(), maxsplit=1)[0]
     first = re.sub(r",\s+(?:\S+\s+){0,4}(?:said|says|reported|reports|told \S+|according to .+)\.?$",
                    "", first)
@@ -140,6 +186,15 @@ def derive_title(lead: str, max_words: int = 12) -> str:
     while cut and cut[-1] in _STOP | {"and", "or", "but", "as", "by", "from", "at", "that"}:
         cut.pop()
     return " ".join(cut).rstrip(",;:") + "…"
+
+
+def _derive_han_title(lead: str, most: int = 30) -> str:
+    """The Chinese lead's first sentence; if long, its first clause; else its first ``most`` characters."""
+    first = re.split(r"(?<=[。！？])", lead.strip(), maxsplit=1)[0].rstrip("。！？ ")
+    if len(first) <= most:
+        return first
+    clause = re.split(r"[，；：]", first, maxsplit=1)[0]
+    return clause if 6 <= len(clause) <= most else first[:most] + "…"
 
 
 # --- line splitting -------------------------------------------------------
@@ -180,23 +235,49 @@ def _unmarkdown(line: str) -> tuple[str, bool]:
 
 def _words(text: str) -> list[str]:
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)  # "standardsDiscussion" -> two words
-    return re.findall(r"[A-Za-z][A-Za-z'-]*", spaced)
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", spaced)
+    if not text.isascii():
+        words += re.findall(r"[а-яёА-ЯЁ][а-яёА-ЯЁ-]*", text)
+    return words
+
+
+def _size(text: str) -> int:
+    """Words in ``text``; Chinese writes no spaces, so there about one word per two Han characters."""
+    if text.isascii() or not _HAN_CHAR.search(text):
+        return len(text.split())
+    han = sum(map(len, _HAN_CHARS.findall(text)))
+    return len(_HAN_CHARS.sub(" ", text).split()) + (han + 1) // 2
+
+
+def _is_han_widget(text: str) -> bool:
+    """A short Chinese line made (almost) only of interface words, whatever separates them."""
+    if len(text) > 40 or text.endswith(("。", "！", "？")):
+        return False
+    han = sum(map(len, _HAN_CHARS.findall(text)))
+    if han < 2:
+        return False
+    rest = text
+    for term in _WIDGET_HAN:
+        rest = rest.replace(term, " ")
+    return sum(map(len, _HAN_CHARS.findall(rest))) * 4 <= han
 
 
 def _is_sentence(text: str) -> bool:
-    return text.endswith(_TERMINAL) or len(text.split()) >= 25
+    return text.endswith(_TERMINAL) or _size(text) >= 25
 
 
 def _headline_like(text: str) -> bool:
-    n = len(text.split())
+    n = _size(text)
     return 2 <= n <= 20 and (not text.endswith(_TERMINAL + tuple(":;,")) or text.endswith("?"))
 
 
 def _is_widget(text: str) -> bool:
     if text.endswith(".") or text.count(" ") > 12:  # cheap exits before tokenising
         return False
+    if not text.isascii() and _HAN_CHAR.search(text):
+        return False  # Chinese: its Latin words ("APP", "QQ") are the least of it; _is_han_widget reads it
     words = [w.lower() for w in _words(text)]
-    content = [w for w in words if w not in _STOP or w in _WIDGET_WORDS]
+    content = [w for w in words if (w not in _STOP and w not in _STOP_RU) or w in _WIDGET_WORDS]
     if not content or len(words) > 7 or text.endswith("."):
         return False
     hits = sum(w in _WIDGET_WORDS for w in content)
@@ -209,28 +290,33 @@ def _is_tag_line(text: str) -> bool:
     items = [i.strip() for i in text.split(",")]
     if len(items) < 5 or text.endswith(".") or not all(items):
         return False
-    sizes = [len(i.split()) for i in items]
+    sizes = [_size(i) for i in items]
     return max(sizes) <= 6 and sum(sizes) / len(sizes) <= 3.5
 
 
 def _classify(line: _Line) -> None:
     text = line.text
-    n = len(text.split())
+    n = _size(text)
     if n <= 12 and len(text) <= 200 and parse_dateline(text.lstrip("|•·-– ")) is not None:
         line.reason = "dateline"
     elif not re.search(r"[^\W\d_]", text):
         line.reason = "counter"
-    elif _is_widget(text):
+    elif _is_widget(text) or (not text.isascii() and _is_han_widget(text)):
         line.reason = "widget"
     elif _VOTES.match(text):
         line.reason = "poll"
-    elif n <= 25 and ("©" in text or _CREDIT.match(text)):
+    elif n <= 25 and ("©" in text or _CREDIT.match(text) or (not text.isascii() and _RIGHTS.search(text))):
         line.reason = "credit"
-    elif n <= 25 and (text.lower().startswith("you are here") or len(_BREADCRUMB_SEP.findall(text)) >= 2):
+    elif n <= 40 and not text.isascii() and _HAN_CAPTION.search(text):
+        line.reason = "caption"
+    elif n <= 25 and (text.lower().startswith(("you are here", "当前位置", "您的位置", "вы здесь"))
+                      or len(_BREADCRUMB_SEP.findall(text)) >= 2):
         line.reason = "breadcrumb"
     elif _is_tag_line(text):
         line.reason = "tags"
     elif (n <= 10 and (_BYLINE.match(text) or _ABOUT_AUTHOR.match(text))) or (n <= 30 and _CREDIT_LINE.match(text)):
+        line.reason = "byline"
+    elif n <= 25 and not text.isascii() and (_HAN_EDITOR.match(text) or _BYLINE_RU.match(text)):
         line.reason = "byline"
     elif _is_pitch(text):
         line.reason = "pitch"
@@ -244,7 +330,7 @@ def _classify(line: _Line) -> None:
 def _is_masthead(text: str) -> bool:
     """Outlet and section labels: "Northwind Wire | Markets", "Monitor · Defence"."""
     parts = _MASTHEAD_SEP.split(text)
-    return len(parts) >= 2 and all(1 <= len(p.split()) <= 3 for p in parts)
+    return len(parts) >= 2 and all(1 <= _size(p) <= 3 for p in parts)
 
 
 def _is_pitch(text: str) -> bool:
@@ -263,7 +349,7 @@ def _content(lines: list[_Line]) -> list[_Line]:
 
 def _mark_polls(lines: list[_Line]) -> None:
     """A question, its options and their "68.3% (1559)" results."""
-    hits = [i for i, ln in enumerate(lines) if _PERCENT.search(ln.text) and len(ln.text.split()) <= 20]
+    hits = [i for i, ln in enumerate(lines) if _PERCENT.search(ln.text) and _size(ln.text) <= 20]
     if len(hits) < 2:
         return
     groups: list[list[int]] = [[hits[0]]]
@@ -302,16 +388,16 @@ def _mark_captions(lines: list[_Line]) -> None:
             continue
         prev = lines[i - 1] if i > 0 else None
         nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if blocks and prev is not None and prev.reason is None and len(prev.text.split()) <= 20 and i > 1 \
+        if blocks and prev is not None and prev.reason is None and _size(prev.text) <= 20 and i > 1 \
                 and prev.block == line.block:
             prev.reason = "caption"
-        elif blocks and nxt is not None and nxt.reason is None and len(nxt.text.split()) <= 20 \
+        elif blocks and nxt is not None and nxt.reason is None and _size(nxt.text) <= 20 \
                 and nxt.block == line.block:
             nxt.reason = "caption"
         elif prev is not None and prev.reason is None and not _is_sentence(prev.text) \
-                and len(prev.text.split()) <= 15 and i > 1:
+                and _size(prev.text) <= 15 and i > 1:
             prev.reason = "caption"
-        elif nxt is not None and nxt.reason is None and len(nxt.text.split()) <= 20 \
+        elif nxt is not None and nxt.reason is None and _size(nxt.text) <= 20 \
                 and len(re.findall(r"[.!?](?:\s|$)", nxt.text)) <= 1 \
                 and not (blocks and prev is not None and prev.reason is None and prev.block == line.block):
             nxt.reason = "caption"
@@ -334,7 +420,7 @@ def _mark_headline_runs(lines: list[_Line]) -> None:
             else:
                 i += 1
             continue
-        if _RELATED.match(content[i].text) and len(content[i].text.split()) <= 8:
+        if _RELATED.match(content[i].text) and _size(content[i].text) <= 8:
             content[i].reason = "related"
             j = i + 1
             while j < len(content) and _headline_like(_BULLET.sub("", content[j].text)):
@@ -376,13 +462,13 @@ def _mark_tail(lines: list[_Line]) -> None:
     for i in range(max(half, 1), len(lines)):
         line, prev = lines[i], lines[i - 1]
         if line.reason is None and prev.reason in ("widget", "pitch", "promo") and not _QUOTED.search(line.text) \
-                and len(line.text.split()) <= 20 and re.search(r"\byou(?:r)?\b", line.text, re.I):
+                and _size(line.text) <= 20 and re.search(r"\byou(?:r)?\b", line.text, re.I):
             line.reason = "promo"  # "Get the top stories in your inbox" under "Subscribe"
     for i in range(half, len(lines)):
         line = lines[i]
         if line.reason == "byline" and _ABOUT_AUTHOR.match(line.text):
             for ln in lines[i + 1:i + 3]:
-                if ln.reason is None and (_BIO.match(ln.text) or len(ln.text.split()) <= 6):
+                if ln.reason is None and (_BIO.match(ln.text) or _size(ln.text) <= 6):
                     ln.reason = "bio"
         elif line.reason is None and body_before[i] and _BIO.match(line.text):
             line.reason = "bio"
@@ -396,18 +482,18 @@ def _mark_repeats(lines: list[_Line]) -> None:
     """
     seen: set[str] = set()
     content = _content(lines)
-    bodies = [ln.text for ln in content if _is_sentence(ln.text) and len(ln.text.split()) >= 15]
+    bodies = [ln.text for ln in content if _is_sentence(ln.text) and _size(ln.text) >= 15]
     for k, line in enumerate(content):
         key = re.sub(r"\W+", " ", line.text).strip().lower()
         if key in seen:
             line.reason = "repeat"
             continue
         seen.add(key)
-        n = len(line.text.split())
+        n = _size(line.text)
         if 4 <= n <= 20 and not line.heading and any(line.text.rstrip(".") in b and b != line.text for b in bodies):
             line.reason = "pull-quote"
             nxt = content[k + 1] if k + 1 < len(content) else None
-            if nxt is not None and not _is_sentence(nxt.text) and len(nxt.text.split()) <= 12:
+            if nxt is not None and not _is_sentence(nxt.text) and _size(nxt.text) <= 12:
                 nxt.reason = "pull-quote"
 
 
@@ -419,7 +505,7 @@ def _take_title(lines: list[_Line]) -> str | None:
             break
         head.append(line)
     chosen = next((ln for ln in head if ln.heading), None) or next(
-        (ln for ln in head if _headline_like(ln.text) and len(ln.text.split()) >= 3), None)
+        (ln for ln in head if _headline_like(ln.text) and _size(ln.text) >= 3), None)
     if chosen is None:
         return None
     for line in head[:head.index(chosen)]:

@@ -16,7 +16,7 @@ makes are here as well, written against the store's protocols: ``read_window``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from briefing.config import DedupeConfig, DigestConfig
 from briefing.dedupe import DedupeSettings, duplicate_groups, story_groups
 from briefing.exceptions import ArchiveError, ConfigError, UsageError
+from briefing.language import detect_language
+from briefing.outlets import Registry, bundled_registry, coverage
 from briefing.relevance import Topic, score
 from briefing.summarize import keyphrases, summarize
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
@@ -80,7 +82,8 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     "developing" and they are listed as earlier coverage, not as news again;
     a copy of an earlier article is not news at all.
 
-    Stories are ordered by independent outlets, then relevance, then recency.
+    Stories are ordered by distinct media blocs, then independent outlets, then relevance, then recency
+    (``story_rank``).
     Only the first ``max_stories`` are written up (summary, key phrases): the
     renderer lists the rest by title, so nothing relevant disappears and
     summarizing them would be wasted. The four steps are public so a flow can spread the two per-item ones
@@ -105,7 +108,7 @@ class StoryPlan:
 
 @dataclass(frozen=True)
 class DigestPlan:
-    stories: tuple[StoryPlan, ...]  # ranked: most independent outlets, then relevance, then recency
+    stories: tuple[StoryPlan, ...]  # ranked by ``story_rank``: most blocs, then outlets, relevance, recency
     relevant: int
     duplicates: int
 
@@ -133,16 +136,42 @@ def plan_stories(articles: Sequence[Article], earlier: Sequence[Article], scored
         new = [a for a in group if a.id not in old_ids]
         if not new:
             continue  # nothing new in this story
-        lead = max(new, key=lambda a: (scored[a.id].score, len(a.text)))
+        lead = choose_lead(new, scored)
         rel = max((scored[a.id] for a in new), key=lambda r: r.score)
         plans.append(StoryPlan(
             lead=lead, articles=(lead, *[a for a in new if a is not lead]),
             relevance=_merge(rel, [scored[a.id] for a in new]),
             duplicates=tuple(d for a in new for d in dups_of[a.id] if d.id not in old_ids),
             earlier=tuple(a for a in group if a.id in old_ids)))
-    plans.sort(key=lambda p: (-len({a.source for a in p.articles}), -p.relevance.score,
-                              -max(a.first_seen.timestamp() for a in p.articles)))
+    plans.sort(key=lambda p: story_rank(p.articles, p.relevance))
     return DigestPlan(tuple(plans), relevant=len(relevant), duplicates=sum(len(g) - 1 for g in dup_groups))
+
+
+def story_rank(articles: Sequence[Article], relevance: Relevance,
+               registry: Registry | None = None) -> tuple[int, int, float, float]:
+    """The sort key of a story (smallest first): most distinct blocs, then most independent outlets, then
+    relevance, then the latest arrival.
+
+    Blocs first because on this topic the first question is who is saying it: an event that Russian state,
+    Chinese state, independent and Western media all report is news on every side, while ten outlets of
+    one bloc are often one agency's line passed along. Outlets, not sources, are counted: one folder or
+    aggregator feed carries many outlets, and one outlet's reprints are not independent reports. A report
+    that names no outlet counts as its source's name, and all such reports as one group of their own (an
+    unknown voice, not none). Blocs come from the bundled registry unless one is given.
+    """
+    blocs = coverage(articles, registry or bundled_registry())
+    return (-len(blocs), -len({a.outlet_name for a in articles}), -relevance.score,
+            -max(a.first_seen.timestamp() for a in articles))
+
+
+def choose_lead(members: Sequence[Article], scored: dict[str, Relevance]) -> Article:
+    """The member whose title heads the story: the best-scored English one when there is one, else the best.
+
+    The digest is read in English: a story that English outlets covered is headed in English, one
+    that only Russian or Chinese outlets covered by its original title (the renderer marks its language).
+    """
+    english = [a for a in members if (scored[a.id].language or detect_language(a.title, a.text)) == "en"]
+    return max(english or members, key=lambda a: (scored[a.id].score, len(a.text)))
 
 
 def write_stories(plans: Sequence[StoryPlan], sentences: int) -> list[Story]:
@@ -155,15 +184,24 @@ def write_stories(plans: Sequence[StoryPlan], sentences: int) -> list[Story]:
 
 def assemble(plan: DigestPlan, written: Sequence[Story], articles: Sequence[Article], scored: dict[str, Relevance],
              settings: DigestConfig, window: Window, now: datetime,
-             health: Sequence[SourceHealth] = ()) -> Digest:
-    """The digest: the written-up stories first, then the rest of the plan's ranking, title only."""
+             health: Sequence[SourceHealth] = (), *, registry: Registry | None = None,
+             config_path: str | None = None) -> Digest:
+    """The digest: the written-up stories first, then the rest of the plan's ranking, title only.
+
+    Each story gets its coverage by bloc (its reports and their near-identical copies: every outlet
+    that carries it) from ``registry``, the run's (bundled unless given). ``config_path`` is the
+    config file the run used, which the footer names.
+    """
+    known = registry or bundled_registry()
     rest = [Story(lead=p.lead, articles=p.articles, relevance=p.relevance, duplicates=p.duplicates,
                   earlier=p.earlier) for p in plan.stories[len(written):]]
+    stories = tuple(replace(s, blocs=coverage((*s.articles, *s.duplicates), known)) for s in (*written, *rest))
     return Digest(
         title=settings.title, window_start=window.start, window_end=window.end, created=now,
-        stories=(*written, *rest), considered=len(articles), relevant=plan.relevant,
+        stories=stories, considered=len(articles), relevant=plan.relevant,
         duplicates=plan.duplicates, health=tuple(health),
         unscored=tuple((a, scored[a.id].reason or "") for a in articles if scored[a.id].reason),
+        config_path=config_path,
     )
 
 

@@ -11,6 +11,8 @@ the document's URLs whose domain the registry knows. Nothing found is None: the 
 configured source (``Article.outlet_name``). A name the registry knows (an alias, another script) is
 shown as the registry's display name, so "新华社" and "Xinhua News Agency" are one outlet.
 
+``coverage`` groups a story's outlets by bloc, for the digest and its ranking.
+
 Pure apart from reading the registry file; never imports the store, the sources or Prefect.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -28,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from briefing.exceptions import ConfigError
+from briefing.types import Article, BlocGroup
 
 OUTLETS_NAME = "outlets.yaml"
 # The one copy in a checkout; a wheel carries it as briefing/outlets.yaml (pyproject.toml).
@@ -308,3 +312,33 @@ def _host(url_or_host: str) -> str:
 def _bare_domain(url: str) -> str:
     host = _host(url)
     return host[4:] if host.startswith("www.") else host
+
+
+# --- who carries a story: outlets grouped by bloc -------------------------------------------
+
+OTHER = "Other"
+
+
+def bloc_of(name: str, registry: Registry) -> str:
+    """The bloc of an outlet the registry knows by name, else "Other" (an outlet, just not a listed one)."""
+    known = registry.by_name(name)
+    return known.bloc if known is not None else OTHER
+
+
+def coverage(articles: Iterable[Article], registry: Registry) -> tuple[BlocGroup, ...]:
+    """The outlets of ``articles`` grouped by bloc, in the registry's order of blocs, "Other" last.
+
+    Each outlet once, in the order first met (the lead first). An article that
+    names no outlet is listed by its source's name in a group of no bloc (``""``),
+    last: the source is the last resort, and says nothing of who published it.
+    """
+    groups: dict[str, dict[str, None]] = {}
+    for a in articles:
+        bloc = bloc_of(a.outlet, registry) if a.outlet else ""
+        groups.setdefault(bloc, {}).setdefault(a.outlet_name, None)
+    order = {b: i for i, b in enumerate(b for b in registry.blocs if b != OTHER)}
+
+    def rank(bloc: str) -> tuple[bool, bool, int, str]:
+        return (bloc == "", bloc == OTHER, order.get(bloc, len(order)), bloc)
+
+    return tuple(BlocGroup(b, tuple(names)) for b, names in sorted(groups.items(), key=lambda kv: rank(kv[0])))

@@ -9,6 +9,11 @@ language (``lang="ru"`` in HTML, so a reader's browser picks Cyrillic and CJK
 fonts and Chinese punctuation; "[ru] "/"[zh] " before it in the text twin, none
 for English), and the text twin wraps Chinese by display width (a Han
 character fills two columns) rather than by character count.
+
+Who carries each story comes first: its outlets grouped by media bloc ("Chinese state media:
+Xinhua, CGTN · Western media: Reuters"), with "So far only in …" when one bloc carries it all.
+The header says what the window means (arrivals since its start) and the span of publication
+dates the stories show; the footer names the config file the run used.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from jinja2.filters import do_wordwrap
 
 from briefing.exceptions import RenderError
 from briefing.language import detect_language
-from briefing.types import Article, Digest, Sentence, Story, health_summary
+from briefing.outlets import OTHER, bundled_registry, coverage
+from briefing.types import Article, BlocGroup, Digest, Relevance, Sentence, Story, health_summary
 from briefing.urls import is_written_http_url
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"   # in a built wheel
@@ -206,6 +212,11 @@ def render(digest: Digest, max_stories: int) -> Rendered:
         "lang": languages.of,
         "mark": languages.mark,
         "preheader": " · ".join(s.lead.title for s in digest.stories[:3]),
+        "blocs": blocs,
+        "bloc_line": bloc_line,
+        "one_bloc": one_bloc_note,
+        "why": why,
+        "window_line": window_line(digest),
     }
     try:
         env = _env()
@@ -215,6 +226,56 @@ def render(digest: Digest, max_stories: int) -> Rendered:
     except (jinja2.TemplateError, css_inline.InlineError, OSError) as exc:
         raise RenderError(f"cannot render digest: {exc}") from exc
     return Rendered(html=html, text=text, subject=subject(digest, max_stories))
+
+
+def blocs(story: Story) -> tuple[BlocGroup, ...]:
+    """Who carries the story, by bloc: as assembled, else (a story built by hand) from the bundled registry."""
+    return story.blocs or coverage((*story.articles, *story.duplicates), bundled_registry())
+
+
+def bloc_line(story: Story) -> str:
+    """ "Chinese state media: Xinhua, CGTN · Western media: Reuters"; reports naming no outlet by source, unlabelled."""
+    return " · ".join(f"{g.bloc}: {', '.join(g.outlets)}" if g.bloc else ", ".join(g.outlets) for g in blocs(story))
+
+
+def one_bloc_note(story: Story) -> str:
+    """ "So far only in Chinese state media" when one bloc carries it all; "" otherwise (or when unknown)."""
+    groups = blocs(story)
+    if len(groups) != 1 or not groups[0].bloc:
+        return ""
+    bloc = groups[0].bloc
+    return "So far only in " + ("other media" if bloc == OTHER else bloc)
+
+
+def why(relevance: Relevance) -> str:
+    """The evidence line: each term once, with every place it was found ("Putin (title, sentence)").
+
+    ``Relevance.explain`` lists a term once per place, which in a digest reads as
+    repetition; the order is the same (title first, then the weightiest).
+    """
+    if relevance.reason:
+        return relevance.reason
+    rank = {"title": 0, "sentence": 1, "relation": 1, "paragraph": 2, "text": 3}
+    places: dict[str, dict[str, None]] = {}
+    for e in sorted(relevance.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight)):
+        places.setdefault(e.term, {}).setdefault(e.where, None)
+    terms = [f"{term} ({', '.join(wheres)})" for term, wheres in list(places.items())[:8]]
+    return f"score {relevance.score:.2f}: " + ", ".join(terms)
+
+
+def window_line(digest: Digest) -> str:
+    """What the window means: a regular digest holds what arrived since its start, a backfill what was published.
+
+    The stories show publication dates, so the regular header gives their span too.
+    """
+    if digest.kind == "backfill":
+        return f"Published {_fmt_when(digest.window_start)} – {_fmt_when(digest.window_end)} (a backfill)"
+    line = f"New since {_fmt_when(digest.window_start)}"
+    span = digest.published_span
+    if span is not None:
+        first, last = (_fmt_date(d) for d in span)
+        line += f"; published {first}" + (f" – {last}" if last != first else "")
+    return line
 
 
 def story_link(story: Story) -> str | None:

@@ -10,12 +10,18 @@
   article, so the digest can name and link its outlet.
 * Key phrases: the story's most distinctive words and word pairs.
 
+Chinese writes no spaces, so there a "word" is one that jieba cuts (``briefing.words``):
+sentence lengths, similarities and key phrases count those, not runs of characters
+between punctuation. A Russian or Chinese dateline ("МОСКВА, 19 ноября. /ТАСС/.",
+"新华社北京11月17日电（记者 王某）") is never quoted as part of a lead sentence.
+
 Pure, vectorised with scikit-learn and NumPy: no Python loop over the
 vocabulary, one small matrix per article or story.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from briefing.dates import dateline_end
 from briefing.sentences import split_sentences
 from briefing.types import Article, Sentence
+from briefing.words import analyse
 
 MIN_WORDS, MAX_WORDS = 6, 80
 LEAD_WEIGHT = 0.2  # share of the score that comes from being the article's first sentence
@@ -66,14 +74,32 @@ def _open_quote(text: str) -> bool:
 def candidates(article: Article) -> list[_Candidate]:
     """The article's sentences, verbatim, in order, quotes kept whole."""
     out: list[_Candidate] = []
-    for paragraph in article.paragraphs:
+    for k, paragraph in enumerate(article.paragraphs):
+        if k == 0 and (end := dateline_end(paragraph)):
+            paragraph = paragraph[end:]  # text stored before cleaning took datelines out
         for sentence in _balanced(paragraph, split_sentences(paragraph)):
             out.append(_Candidate(article, len(out), sentence))
     return out
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _han_words(run: str) -> tuple[str, ...]:
+    """The words of a run of Han characters (jieba's, stop words dropped), in order."""
+    return tuple(w for w in analyse(run).words if _HAN.fullmatch(w))
+
+
+def _word_count(text: str) -> int:
+    """Words in ``text``: spaced words, plus jieba's words in its Chinese."""
+    if text.isascii() or not _HAN.search(text):
+        return len(text.split())
+    return len(_HAN.sub(" ", text).split()) + sum(max(1, len(_han_words(run))) for run in _HAN.findall(text))
+
+
 def _usable(c: _Candidate) -> bool:
-    n = len(c.text.split())
+    n = _word_count(c.text)
     return MIN_WORDS <= n <= MAX_WORDS and not c.text.endswith((":", ",")) and bool(re.search(r"[^\W\d_]", c.text))
 
 
@@ -92,8 +118,9 @@ def _vectors(texts: list[str]) -> np.ndarray | None:
     for i, text in enumerate(texts):
         for word in _TOKEN.findall(text.lower()):
             if word not in ENGLISH_STOP_WORDS:
-                rows.append(i)
-                cols.append(vocab.setdefault(word, len(vocab)))
+                for w in _split_han(word):
+                    rows.append(i)
+                    cols.append(vocab.setdefault(w, len(vocab)))
     if not vocab:
         return None
     counts = np.zeros((len(texts), len(vocab)))
@@ -105,6 +132,19 @@ def _vectors(texts: list[str]) -> np.ndarray | None:
     vectors = np.zeros_like(weights)
     np.divide(weights, norms, out=vectors, where=norms > 0)
     return vectors
+
+
+def _split_han(token: str) -> list[str]:
+    """A token as it is, or its Chinese words when it holds Han characters (a whole clause, unsplit)."""
+    if token.isascii() or not _HAN.search(token):
+        return [token]
+    out: list[str] = []
+    for piece in re.split(f"({_HAN.pattern})", token):
+        if _HAN.fullmatch(piece):
+            out += _han_words(piece)
+        elif len(piece) >= 2:
+            out.append(piece)
+    return out
 
 
 def centrality(vectors: np.ndarray) -> np.ndarray:
@@ -195,12 +235,13 @@ added reported report reports like just make made going told""".split())
 def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
     """A story's most distinctive words and word pairs, for a headline-less story or a quick scan.
 
-    Word pairs count double: "power siberia" says more than "power".
+    Word pairs count double: "power siberia" says more than "power". Chinese
+    gives its words (jieba's, two characters or more), not word pairs: two
+    words with a stop word dropped between them are no phrase of the text.
     """
     texts = [f"{a.title}. {a.text}" for a in articles]
     try:
-        vectorizer = TfidfVectorizer(stop_words=list(ENGLISH_STOP_WORDS | _NEWS_WORDS), ngram_range=(1, 2),
-                                     token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b")
+        vectorizer = TfidfVectorizer(analyzer=_phrases)
         matrix = vectorizer.fit_transform(texts)
     except ValueError:
         return []
@@ -215,3 +256,37 @@ def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
         if len(out) == count:
             break
     return out
+
+
+_PHRASE_STOP = frozenset(ENGLISH_STOP_WORDS | _NEWS_WORDS)
+_PHRASE_TOKEN = re.compile(r"(?u)\b[^\W\d_][\w'-]+\b")  # scikit-learn's word analyser, with this pattern
+# Russian words as common as English stop words, and Chinese ones every news text uses.
+_RUSSIAN_STOP = frozenset("""и в во на с со по о об к у из за от до для не что как это этот эта эти его её ее их он
+она они мы вы же бы ли но а или также уже еще ещё который которая которое которые был была было были быть
+при после между более так там тоже только году года год лет заявил заявила сообщил сообщила отметил
+""".split())
+_CHINESE_NEWS = frozenset("""记者 获悉 今年 去年 明年 当地 时间 本报 报道 消息 据悉 方面 有关 相关 进一步 继续 主要
+双方 两国 期间 表示 指出 称 日电
+""".split())
+
+
+def _phrases(text: str) -> list[str]:
+    """Unigrams and bigrams as ``TfidfVectorizer(stop_words=..., ngram_range=(1, 2))`` makes them,
+    except that a Chinese run gives its words, alone, and Russian stop words are dropped too.
+    """
+    tokens = _PHRASE_TOKEN.findall(text.lower())
+    out: list[str] = []
+    run: list[str] = []  # consecutive non-Chinese tokens, stop words dropped: where bigrams come from
+    for token in tokens:
+        if token.isascii() or not _HAN.search(token):
+            if token not in _PHRASE_STOP and token not in _RUSSIAN_STOP:
+                run.append(token)
+            continue
+        out += _bigrams(run)
+        run = []
+        out += [w for w in _split_han(token) if _HAN.fullmatch(w) and len(w) >= 2 and w not in _CHINESE_NEWS]
+    return out + _bigrams(run)
+
+
+def _bigrams(run: list[str]) -> list[str]:
+    return run + [f"{a} {b}" for a, b in zip(run, run[1:])]

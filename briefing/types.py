@@ -115,8 +115,24 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class BlocGroup:
+    """Outlets of one media bloc that carry a story ("Chinese state media": Xinhua, CGTN).
+
+    ``bloc`` is "" for reports that name no outlet at all: they are listed by
+    their configured source's name, under no label, and say nothing of a bloc.
+    """
+
+    bloc: str
+    outlets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Story:
-    """Articles about the same event; ``lead`` is the one whose title heads it."""
+    """Articles about the same event; ``lead`` is the one whose title heads it.
+
+    ``blocs``: who carries it, grouped by media bloc (``briefing.outlets.coverage``),
+    filled when the digest is assembled with the run's outlet registry.
+    """
 
     lead: Article
     articles: tuple[Article, ...]
@@ -125,11 +141,19 @@ class Story:
     duplicates: tuple[Article, ...] = ()
     earlier: tuple[Article, ...] = ()  # coverage from before this window: the story is developing
     keyphrases: tuple[str, ...] = ()
+    blocs: tuple[BlocGroup, ...] = ()
 
     @property
     def outlets(self) -> int:
-        """Independent outlets: sources that wrote their own article (reprints don't count)."""
-        return len({a.source for a in self.articles})
+        """Independent outlets: outlets that wrote their own article (reprints don't count)."""
+        return len({a.outlet_name for a in self.articles})
+
+    @property
+    def only_bloc(self) -> str | None:
+        """The one bloc that carries it, when every report names an outlet and all are of that bloc."""
+        if len(self.blocs) == 1 and self.blocs[0].bloc:
+            return self.blocs[0].bloc
+        return None
 
     @property
     def teaser(self) -> bool:
@@ -180,6 +204,13 @@ class Digest:
     health: tuple[SourceHealth, ...] = field(default_factory=tuple)
     unscored: tuple[tuple[Article, str], ...] = ()  # (article, reason): e.g. a language the topic lacks
     kind: str = "regular"  # "regular" (the ledger's windows) or "backfill" (a past window made on request)
+    config_path: str | None = None  # the config file the run used, named in the footer
+
+    @property
+    def published_span(self) -> tuple[datetime, datetime] | None:
+        """Earliest and latest publication date of the stories' reports (the window itself is by arrival)."""
+        dates = [a.published for s in self.stories for a in (*s.articles, *s.duplicates) if a.published]
+        return (min(dates), max(dates)) if dates else None
 
     @property
     def slug(self) -> str:

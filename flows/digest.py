@@ -56,6 +56,7 @@ from briefing.digest import (
     write_stories,
 )
 from briefing.exceptions import BusyError, ConfigError
+from briefing.outlets import registry_for
 from briefing.relevance import Topic, load_topic
 from briefing.store import Store
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
@@ -178,7 +179,8 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: DigestKind
     grouped = plan_digest(_whole(articles), _whole(earlier), _whole(scored), config.dedupe, window, kind, run_key)
     report("stories", len(articles), len(articles))
     written = _write(config, list(grouped.stories[:config.digest.max_stories]), run_key)
-    digest = assemble(grouped, written, articles, scored, config.digest, window, now, health)
+    digest = assemble(grouped, written, articles, scored, config.digest, window, now, health,
+                      registry=registry_for(config), config_path=str(config.path) if config.path else None)
     return replace(digest, kind=kind)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -214,17 +215,14 @@ EVENT = [
 ]
 
 
+FOUR_OUTLET_INBOX = ROOT / "tests" / "data" / "four_outlet_inbox"  # the pages of EVENT, one file per outlet
+
+
 def write_inbox(folder: Path) -> None:
+    """The four-outlet inbox: one event as TASS, Xinhua, Reuters and Meduza pages (own og:site_name, canonical)."""
     folder.mkdir()
-    for name, site, url, title, lead, more in EVENT:
-        head = (f"<meta property='og:site_name' content='{site}'><link rel='canonical' href='{url}'>"
-                f"<meta property='og:title' content='{title}'>")
-        (folder / name).write_text(
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{title} | {site}</title>{head}</head>"
-            f"<body><header><nav>Home · World · Politics</nav></header><article><h1>{title}</h1>"
-            f"<p>{lead}</p><p>{more}</p><p>Officials of both countries said the first convoy would sail in "
-            f"July from Murmansk towards Shanghai.</p></article><footer>All rights reserved</footer></body></html>",
-            encoding="utf-8")
+    for name, *_ in EVENT:
+        shutil.copyfile(FOUR_OUTLET_INBOX / name, folder / name)
 
 
 def test_four_outlet_inbox_extract_prints_the_four_outlets(tmp_path) -> None:
@@ -253,3 +251,35 @@ def test_four_outlet_inbox_digest_names_the_four_outlets(tmp_path) -> None:
     assert story.summary and {s.source for s in story.summary} <= {"TASS", "Xinhua", "Reuters", "Meduza"}
     for sentence in story.summary:  # each quote ends with its outlet
         assert f"[{sentence.source}]" in " ".join(rendered.text.split())
+
+
+def test_four_outlet_fixture_pages_carry_their_own_site_name_and_canonical_url() -> None:
+    for name, site, url, title, *_ in EVENT:
+        html = (FOUR_OUTLET_INBOX / name).read_text(encoding="utf-8")
+        assert f"content='{site}'" in html and f"href='{url}'" in html and title in html, name
+
+
+FOUR_BLOCS = ("Russian state media: TASS · Chinese state media: Xinhua · Russian independent media: Meduza · "
+              "Western media: Reuters")
+
+
+def test_four_outlet_inbox_digest_shows_coverage_by_bloc(tmp_path) -> None:
+    """One story; its outlets grouped under four blocs, in the registry's order, in HTML and text; no one-bloc note."""
+    write_inbox(tmp_path / "inbox")
+    outcome = FolderSource("sample-inbox", tmp_path / "inbox").fetch()
+    articles = [to_article(i, NOW - timedelta(hours=1)) for i in outcome.items]
+    digest = build_digest(articles, load_topic(TOPIC), DigestConfig(), Window(NOW - timedelta(days=1), NOW), NOW)
+    [story] = digest.stories
+    assert [(g.bloc, g.outlets) for g in story.blocs] == [
+        ("Russian state media", ("TASS",)), ("Chinese state media", ("Xinhua",)),
+        ("Russian independent media", ("Meduza",)), ("Western media", ("Reuters",))]
+    assert story.outlets == 4 and story.only_bloc is None
+    rendered = render(digest, 15)
+    assert FOUR_BLOCS in " ".join(rendered.text.split())
+    assert "So far only" not in rendered.text and "So far only" not in rendered.html
+    line = re.search(r'<p class="meta blocs"[^>]*>(.*?)</p>', rendered.html, re.S)
+    assert line, rendered.html
+    shown = re.sub(r"<[^>]+>", "", line.group(1))
+    assert " ".join(shown.split()) == FOUR_BLOCS
+    for label in ("Russian state media", "Chinese state media"):
+        assert re.search(rf'<span class="bloc"[^>]*>{label}:</span>', rendered.html), label

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 from conftest import TOPIC, make_article
 
 from briefing.config import DigestConfig
-from briefing.digest import Window, build_digest
+from briefing.digest import Window, build_digest, story_rank
 from briefing.relevance import load_topic
-from briefing.render import archive, render
-from briefing.types import Article, Digest, Relevance, Sentence, Story
+from briefing.render import archive, bloc_line, one_bloc_note, render, why, window_line
+from briefing.types import Article, Digest, Evidence, Relevance, Sentence, Story
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
 SEEN = NOW - timedelta(hours=1)
@@ -152,3 +152,97 @@ def test_text_digest_wraps_chinese_by_display_width() -> None:
     start = next(i for i, line in enumerate(lines) if line.startswith("   - [zh] "))
     end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("     "))
     assert ZH in "".join(line.strip() for line in lines[start:end])  # a break between Han characters drops nothing
+
+
+# --- coverage by bloc, the header, the evidence line, the footer ----------------
+
+def outlet_article(text: str, outlet: str | None, source: str = "inbox", published: datetime | None = None) -> Article:
+    return replace(make_article(text, source, first_seen=SEEN, published=published), outlet=outlet)
+
+
+def story_of(*arts: Article) -> Story:
+    return Story(arts[0], tuple(arts), Relevance(1.0, True))
+
+
+def one_story_digest(story: Story, config_path: str | None = None) -> Digest:
+    return Digest("Digest", NOW - timedelta(days=1), NOW, NOW, (story,), considered=1, relevant=1, duplicates=0,
+                  config_path=config_path)
+
+
+def test_bloc_line_golden() -> None:
+    """Blocs in the registry's order, outlets in order met, an unlisted outlet under Other, no outlet by source."""
+    arts = [outlet_article("Reuters on the talks.", "Reuters"), outlet_article("Xinhua on the talks.", "Xinhua"),
+            outlet_article("CGTN on the talks.", "CGTN"), outlet_article("A courier on the talks.", "Amur Courier"),
+            outlet_article("TASS on the talks.", "TASS"), outlet_article("Clipping.", None, source="my-clippings")]
+    story = story_of(*arts)
+    assert bloc_line(story) == ("Russian state media: TASS · Chinese state media: Xinhua, CGTN · "
+                                "Western media: Reuters · Other: Amur Courier · my-clippings")
+    assert one_bloc_note(story) == ""
+    text = " ".join(render(one_story_digest(story), 15).text.split())
+    assert bloc_line(story) in text
+
+
+def test_one_bloc_note_golden() -> None:
+    story = story_of(outlet_article("Xinhua on the talks.", "Xinhua"), outlet_article("CGTN on it.", "CGTN"))
+    assert bloc_line(story) == "Chinese state media: Xinhua, CGTN"
+    assert one_bloc_note(story) == "So far only in Chinese state media"
+    rendered = render(one_story_digest(story), 15)
+    assert "\n   Chinese state media: Xinhua, CGTN\n" in rendered.text
+    assert "So far only in Chinese state media" in rendered.text
+    assert re.search(r'<span class="onebloc"[^>]*>So far only in Chinese state media</span>', rendered.html)
+    # Only in outlets of no bloc: said plainly; a report naming no outlet says nothing of a bloc.
+    assert one_bloc_note(story_of(outlet_article("Courier.", "Amur Courier"))) == "So far only in other media"
+    assert one_bloc_note(story_of(outlet_article("Xinhua.", "Xinhua"), outlet_article("Clip.", None))) == ""
+    assert one_bloc_note(story_of(outlet_article("Clip.", None))) == ""
+
+
+def test_hostile_outlet_names_are_escaped() -> None:
+    evil = outlet_article("Russia and China held talks in Beijing on gas supplies.",
+                          '<script>alert(1)</script>"><img src=x onerror=alert(2)>')
+    story = story_of(evil, outlet_article("Xinhua on the talks.", "Xinhua"))
+    html = render(one_story_digest(story), 15).html
+    assert "<script" not in html and "<img" not in html
+    assert 'Other:</span> &lt;script&gt;alert(1)&lt;/script&gt;"&gt;&lt;img src=x onerror=alert(2)&gt;' in html
+
+
+def test_ranking_counts_blocs_then_outlets_not_sources() -> None:
+    """Two blocs beat three outlets of one bloc; three outlets in one folder beat one outlet's two reports."""
+    rel = Relevance(0.9, True)
+    two_blocs = [outlet_article("a", "TASS"), outlet_article("b", "Reuters")]
+    one_bloc = [outlet_article("c", "TASS"), outlet_article("d", "RIA Novosti"), outlet_article("e", "Izvestia")]
+    one_outlet = [outlet_article("f", "TASS", source="wire-1"), outlet_article("g", "TASS", source="wire-2")]
+    assert story_rank(two_blocs, rel) < story_rank(one_bloc, rel) < story_rank(one_outlet, rel)
+    assert story_of(*one_outlet).outlets == 1 and story_of(*one_bloc).outlets == 3
+    assert story_rank(one_bloc, Relevance(1.0, True)) < story_rank(one_bloc, rel)  # then relevance
+
+
+def test_evidence_line_names_each_term_once_with_its_places() -> None:
+    rel = Relevance(0.8, True, (Evidence("Putin", "russia", "sentence", 2.0), Evidence("Beijing", "china", "text", 1),
+                                Evidence("Putin", "russia", "title", 3.0), Evidence("Putin", "russia", "title", 1.0),
+                                Evidence("Beijing", "china", "sentence", 1.0)))
+    assert why(rel) == "score 0.80: Putin (title, sentence), Beijing (sentence, text)"
+    assert why(Relevance(0.0, False, reason="language fr")) == "language fr"
+    text = render(one_story_digest(replace(story_of(outlet_article("x", "TASS")), relevance=rel)), 15).text
+    assert "Why: score 0.80: Putin (title, sentence), Beijing (sentence, text)" in text
+
+
+def test_header_says_arrival_window_and_publication_span() -> None:
+    arts = [outlet_article("a", "TASS", published=datetime(2026, 11, 3, 9, tzinfo=timezone.utc)),
+            outlet_article("b", "Reuters", published=datetime(2026, 11, 20, 9, tzinfo=timezone.utc)),
+            outlet_article("c", "Xinhua")]
+    digest = one_story_digest(story_of(*arts))
+    line = "New since 25 Nov 2026 08:00 UTC; published 3 Nov 2026 – 20 Nov 2026"
+    rendered = render(digest, 15)
+    assert rendered.text.splitlines()[2] == line and line in rendered.html
+    assert window_line(one_story_digest(story_of(arts[2]))) == "New since 25 Nov 2026 08:00 UTC"
+    assert window_line(replace(digest, kind="backfill")) == \
+        "Published 25 Nov 2026 08:00 UTC – 26 Nov 2026 08:00 UTC (a backfill)"
+
+
+def test_footer_names_the_config_actually_used() -> None:
+    story = story_of(outlet_article("a", "TASS"))
+    rendered = render(one_story_digest(story, config_path="/srv/briefing/night.yaml"), 15)
+    for out in (rendered.text, rendered.html):
+        assert "/srv/briefing/night.yaml" in out and "config/briefing.yaml" not in out
+    unnamed = render(one_story_digest(story), 15)
+    assert "config/briefing.yaml" not in unnamed.text and "config file." in unnamed.text
