@@ -140,8 +140,9 @@ def _columns(text: str) -> int:
 
 @jinja2.pass_environment
 def _wordwrap(environment: jinja2.Environment, s: str, width: int = 79, break_long_words: bool = True,
-              wrapstring: str | None = None, break_on_hyphens: bool = True) -> str:
-    """Jinja's ``wordwrap`` by display width: text with no wide character wraps exactly as Jinja's does.
+              wrapstring: str | None = None, break_on_hyphens: bool = False) -> str:
+    """Jinja's ``wordwrap`` by display width: text with no wide character wraps as Jinja's does, except
+    that a hyphenated name ("sample-inbox", "Russia-China", a URL) is never split at its hyphen.
 
     Chinese has no spaces, so a line may break between any two Han characters,
     but never before a closing mark (，。」) nor after an opening one (「《). A

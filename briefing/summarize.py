@@ -6,9 +6,12 @@
   back in document order. A short article returns its lead, not noise.
 * A story (several articles): the same scores over all their sentences, then
   maximal marginal relevance (MMR) so a point made by three outlets is said
-  once, by the first outlet that made it best. Each sentence keeps its
-  article, so the digest can name and link its outlet.
-* Key phrases: the story's most distinctive words and word pairs.
+  once, by the first outlet that made it best, with a bonus for a sentence
+  from a media bloc not yet quoted. Each sentence keeps its article, so the
+  digest can name and link its outlet.
+* Either way, a sentence that opens with a pronoun or connective ("They also…",
+  "Однако…", "此外…") is quoted right after the sentence before it, or not at all.
+* Key phrases: the story's most distinctive names and phrases, as the text writes them.
 
 Chinese writes no spaces, so there a "word" is one that jieba cuts (``briefing.words``):
 sentence lengths, similarities and key phrases count those, not runs of characters
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +34,7 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from briefing.dates import dateline_end
+from briefing.outlets import Registry, bloc_of, bundled_registry
 from briefing.sentences import split_sentences
 from briefing.types import Article, Sentence
 from briefing.words import analyse
@@ -40,6 +45,7 @@ SIMILARITY_EDGE = 0.0  # cosine below this is no edge; sentence-to-sentence cosi
 DAMPING = 0.85
 MMR_LAMBDA = 0.7  # relevance vs. novelty when picking for a story
 REPEAT = 0.6  # cosine above which a sentence says what a chosen one said
+BLOC_BONUS = 0.15  # added to a story sentence from a media bloc not yet quoted (MMR over blocs)
 
 
 @dataclass(frozen=True)
@@ -172,27 +178,47 @@ def _scores(cands: list[_Candidate], vectors: np.ndarray) -> np.ndarray:
     return (1 - LEAD_WEIGHT) * central + LEAD_WEIGHT * lead
 
 
-def summarize(articles: Sequence[Article], sentences: int = 3) -> list[Sentence]:
+def summarize(articles: Sequence[Article], sentences: int = 3, *, registry: Registry | None = None) -> list[Sentence]:
     """Up to ``sentences`` verbatim sentences that best cover ``articles``.
 
     One article: best-scored sentences in document order. Several: MMR over
-    all their sentences, in order of choice (the most central point first).
+    all their sentences, in order of choice (the most central point first),
+    with a bonus for a sentence from a media bloc (``registry``'s, the bundled
+    one unless given) not yet quoted: on this topic who says it matters as much
+    as what is said. A sentence that opens with a pronoun or connective ("They
+    also…", "Однако…", "此外…") comes right after the sentence before it, or not at all.
     """
     everything = [c for a in articles for c in candidates(a)]
     pool = [c for c in everything if _usable(c)]
     if len(pool) <= sentences:
-        chosen = pool or everything[:1]  # a short article: its lead as it is
+        chosen = _in_context(pool) or everything[:1]  # a short article: its lead as it is
         return [_sentence(c) for c in chosen[:sentences]]
     vectors = _vectors([c.text for c in pool])
     if vectors is None:
-        return [_sentence(c) for c in pool[:sentences]]
+        return [_sentence(c) for c in (_in_context(pool[:sentences]) or pool[:1])]
     scores = _scores(pool, vectors)
+    index = {(c.article.id, c.position): i for i, c in enumerate(pool)}
+    before = [index.get((c.article.id, c.position - 1)) for c in pool]
+    opens = [_opens_with_reference(c.text) for c in pool]
     if len({c.article.id for c in pool}) == 1:
-        picked = _top_distinct(scores, vectors, sentences)
+        picked = _top_distinct(scores, vectors, sentences, before, opens)
         picked.sort()  # document order
     else:
-        picked = _mmr(scores, vectors, sentences)
+        known = registry or bundled_registry()
+        blocs = [bloc_of(c.article.outlet, known) if c.article.outlet else "" for c in pool]
+        picked = _mmr(scores, vectors, sentences, before, opens, blocs)
     return [_sentence(pool[i]) for i in picked]
+
+
+def _in_context(chosen: list[_Candidate]) -> list[_Candidate]:
+    """``chosen`` without a sentence that opens with a reference and does not follow the sentence it refers to."""
+    out: list[_Candidate] = []
+    for c in chosen:
+        prior = out[-1] if out else None
+        follows = prior is not None and prior.article.id == c.article.id and prior.position == c.position - 1
+        if follows or not _opens_with_reference(c.text):
+            out.append(c)
+    return out
 
 
 def _sentence(c: _Candidate) -> Sentence:
@@ -200,30 +226,94 @@ def _sentence(c: _Candidate) -> Sentence:
     return Sentence(c.text, c.article.id, c.article.outlet_name, c.article.location)
 
 
-def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:
+def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int,
+                  before: list[int | None], opens: list[bool]) -> list[int]:
+    """The best ``k`` that repeat no chosen one; a sentence that opens with a reference brings its predecessor."""
     chosen: list[int] = []
-    for i in np.argsort(-scores, kind="stable"):
-        if all(float(vectors[i] @ vectors[j]) < REPEAT for j in chosen):
-            chosen.append(int(i))
-            if len(chosen) == k:
-                break
+    for i in (int(j) for j in np.argsort(-scores, kind="stable")):
+        if not all(float(vectors[i] @ vectors[j]) < REPEAT for j in chosen):
+            continue
+        if opens[i]:
+            p = before[i]
+            if p is None or opens[p]:
+                continue
+            if p not in chosen:
+                if len(chosen) + 2 > k or not all(float(vectors[p] @ vectors[j]) < REPEAT for j in chosen):
+                    continue
+                chosen.append(p)
+        chosen.append(i)
+        if len(chosen) == k:
+            break
     return chosen
 
 
-def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int) -> list[int]:
-    """Maximal marginal relevance: each pick trades its score against likeness to earlier picks."""
+def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int,
+         before: list[int | None], opens: list[bool], blocs: list[str]) -> list[int]:
+    """Maximal marginal relevance: each pick trades its score against likeness to earlier picks.
+
+    When the sentences come from more than one bloc, one from a bloc not yet quoted
+    gets ``BLOC_BONUS``; from one bloc, the choice is plain MMR. A sentence that opens
+    with a reference is placed right after its predecessor (chosen now, if the budget
+    allows) or skipped.
+    """
     chosen: list[int] = []
     left = np.ones(len(scores), dtype=bool)
     top = scores / scores.max() if scores.max() > 0 else scores
+    several = len(set(blocs)) > 1
     while len(chosen) < k and left.any():
         penalty = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(scores))
-        value = np.where(left & (penalty < REPEAT), MMR_LAMBDA * top - (1 - MMR_LAMBDA) * penalty, -np.inf)
+        value = MMR_LAMBDA * top - (1 - MMR_LAMBDA) * penalty
+        if several:
+            quoted = {blocs[j] for j in chosen}
+            value = value + BLOC_BONUS * np.array([b not in quoted for b in blocs], dtype=float)
+        value = np.where(left & (penalty < REPEAT), value, -np.inf)
         best = int(np.argmax(value))
         if value[best] == -np.inf:
             break
-        chosen.append(best)
         left[best] = False
+        if not opens[best]:
+            chosen.append(best)
+            continue
+        p = before[best]
+        if p is None or opens[p]:
+            continue
+        if p in chosen:
+            chosen.insert(chosen.index(p) + 1, best)
+        elif left[p] and penalty[p] < REPEAT and len(chosen) + 2 <= k:
+            chosen += [p, best]
+            left[p] = False
     return chosen
+
+
+# A sentence opening with one of these leans on the one before it: "They also point to…", "Однако…", "此外…".
+_OPENERS = frozenset("""he she it they his her its their them this that these those however but also meanwhile
+moreover furthermore still yet instead nevertheless nonetheless thus therefore hence besides otherwise and or so such
+он она оно они его её ее их ему ей им этот эта это эти этого этой этих тот та те того но однако также зато
+впрочем причём причем поэтому а и ведь притом тогда""".split())
+_OPENER_PHRASES = frozenset({"in addition", "as a result", "at the same time", "on the other hand", "in turn",
+                             "even so", "by contrast", "in contrast", "кроме того", "при этом", "тем не менее",
+                             "вместе с тем", "в то же время", "помимо этого", "в свою очередь"})
+_OPENERS_ZH = ("他们", "她们", "它们", "他", "她", "它", "该", "此", "这", "那", "但", "然而", "而", "并且",
+               "同时", "另外", "因此", "所以", "不过", "其", "对此")
+# "This week…", "That year…": a time, not a reference.
+_TIME_WORDS = frozenset("""week weekend year month morning afternoon evening night season spring summer autumn fall
+winter time decade century quarter""".split())
+_FIRST_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _opens_with_reference(text: str) -> bool:
+    """Whether ``text`` opens with a pronoun or connective, so it cannot be quoted without the sentence before."""
+    head = text.lstrip(" \t\n\"'“‘«„(—–-")
+    if head[:1] and _HAN.match(head[:1]):
+        return head.startswith(_OPENERS_ZH) and not head.startswith(("同时期", "其他"))
+    words = [w.casefold() for w in _FIRST_WORDS.findall(head[:80])[:4]]
+    if not words:
+        return False
+    if any(" ".join(words[:n]) in _OPENER_PHRASES for n in (2, 3, 4)):
+        return True
+    if words[0] in {"this", "that", "these", "those"} and len(words) > 1 and words[1] in _TIME_WORDS:
+        return False
+    return words[0] in _OPENERS
 
 
 # Words every news story uses: never a key phrase.
@@ -233,11 +323,12 @@ added reported report reports like just make made going told""".split())
 
 
 def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
-    """A story's most distinctive words and word pairs, for a headline-less story or a quick scan.
+    """A story's most distinctive phrases, as the text writes them, for a headline-less story or a quick scan.
 
-    Word pairs count double: "power siberia" says more than "power". Chinese
-    gives its words (jieba's, two characters or more), not word pairs: two
-    words with a stop word dropped between them are no phrase of the text.
+    A phrase is a name as a whole ("Sea of Japan", "Northern Sea Route", never "sea japan" or
+    "russia's northern"), a content word, or two adjacent ones ("price gap"); multi-word phrases
+    count double. Each is shown in its most frequent form in the text. Chinese gives its words
+    (jieba's, two characters or more). Nothing found is an empty list: no line in the digest.
     """
     texts = [f"{a.title}. {a.text}" for a in articles]
     try:
@@ -245,17 +336,38 @@ def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:
         return []
+    forms = _surface_forms(articles)
     terms = vectorizer.get_feature_names_out()
     weights = np.asarray(matrix.sum(axis=0)).ravel() * np.array([2.0 if " " in t else 1.0 for t in terms])
+    pairs = Counter(key for text in texts for key, _, _, pair in _phrase_items(text) if pair)
+    weights[[pairs.get(str(t), 2) < 2 for t in terms]] = 0.0  # two words said together once are no phrase
+    if not weights.any():
+        return []
     out: list[str] = []
     for i in np.argsort(-weights):
         term = str(terms[i])
-        if term in ENGLISH_STOP_WORDS or any(term in o or o in term for o in out):
+        if term in ENGLISH_STOP_WORDS or any(term in o for o in out):
             continue
-        out.append(term)
+        inside = [k for k, o in enumerate(out) if f" {o} " in f" {term} "]
+        if inside:  # "Northern Sea Route" says more than the "route" already chosen: it takes its place
+            out[inside[0]] = term
+            out = [o for k, o in enumerate(out) if k not in inside[1:]]
+        elif not any(o in term for o in out):
+            out.append(term)
         if len(out) == count:
             break
-    return out
+    return [forms.get(t, t) for t in out]
+
+
+def _surface_forms(articles: Sequence[Article]) -> dict[str, str]:
+    """Each phrase's most frequent form as written; in a title or opening a sentence it counts half (capitalised)."""
+    tally: dict[str, dict[str, float]] = {}
+    for a in articles:
+        for text, weight in ((a.title, 0.5), (a.text, 1.0)):
+            for key, surface, initial, _ in _phrase_items(text):
+                forms = tally.setdefault(key, {})
+                forms[surface] = forms.get(surface, 0.0) + (0.5 * weight if initial else weight)
+    return {key: max(forms, key=lambda f: (forms[f], f)) for key, forms in tally.items()}
 
 
 _PHRASE_STOP = frozenset(ENGLISH_STOP_WORDS | _NEWS_WORDS)
@@ -271,22 +383,96 @@ _CHINESE_NEWS = frozenset("""记者 获悉 今年 去年 明年 当地 时间 �
 
 
 def _phrases(text: str) -> list[str]:
-    """Unigrams and bigrams as ``TfidfVectorizer(stop_words=..., ngram_range=(1, 2))`` makes them,
-    except that a Chinese run gives its words, alone, and Russian stop words are dropped too.
+    """The phrases of ``text`` (``_phrase_items``), as lowercase keys: what TF-IDF counts."""
+    return [key for key, _, _, _ in _phrase_items(text)]
+
+
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*\w")  # a word of two letters or more, no digits first, "Russia’s" whole
+_CLAUSE = re.compile(r"[.!?;:,()\[\]{}\"“”«»„<>|/—–…]+|\s-\s|\n")
+_CONNECTORS = frozenset({"of", "for"})  # inside a name: "Sea of Japan", "Centre for Strategic Studies"
+_MAX_NAME = 4  # content words in a name; a longer capitalised run is a title-case headline, not a name
+_MAX_PAIR = 3  # content words in adjacent units joined ("Russian officials", "western Pacific")
+
+
+@functools.lru_cache(maxsize=1024)
+def _phrase_items(text: str) -> tuple[tuple[str, str, bool, bool], ...]:
+    """(key, surface form, sentence-initial, two units) for each phrase of ``text``, in order.
+
+    A clause (text between punctuation) is cut into units: a capitalised run with "of"/"for"
+    inside it is one unit, a lowercase content word another, a stop word or number none. A
+    unit is a phrase, and so are two or three adjacent units, unless one ends in a possessive
+    ("Russia's" + "Northern Sea Route" are two). A Chinese run gives its words, alone.
     """
-    tokens = _PHRASE_TOKEN.findall(text.lower())
-    out: list[str] = []
-    run: list[str] = []  # consecutive non-Chinese tokens, stop words dropped: where bigrams come from
-    for token in tokens:
-        if token.isascii() or not _HAN.search(token):
-            if token not in _PHRASE_STOP and token not in _RUSSIAN_STOP:
-                run.append(token)
+    out: list[tuple[str, str, bool, bool]] = []
+    for sentence in _SENTENCE.split(text):
+        first = True
+        for clause in _CLAUSE.split(sentence):
+            units = _units(clause)
+            for n, words in enumerate(units):
+                cap = words[0][:1].isupper() if words else False
+                if words and len(words) <= (_MAX_NAME if cap else 1):
+                    surface = re.sub(r"['’]s$", "", " ".join(words))  # "Russia's" is a phrase as "Russia"
+                    out.append((surface.lower(), surface, first and n == 0, False))
+                for start in (n - 1, n - 2):  # two or three adjacent units: "price gap", "министр иностранных дел"
+                    chain = units[max(start, 0):n + 1]
+                    if start < 0 or not all(chain) or not all(_joinable(a, b) for a, b in zip(chain, chain[1:])) \
+                            or len([w for u in chain for w in u if w.lower() not in _CONNECTORS]) > _MAX_PAIR:
+                        break
+                    surface = " ".join(w for u in chain for w in u)
+                    out.append((surface.lower(), surface, first and start == 0, True))
+            for token in _PHRASE_TOKEN.findall(clause.lower()):
+                if not token.isascii() and _HAN.search(token):  # as before: jieba's words of the token, alone
+                    out += [(w, w, False, False) for w in _split_han(token)
+                            if _HAN.fullmatch(w) and len(w) >= 2 and w not in _CHINESE_NEWS]
+            first = first and not units
+    return tuple(out)
+
+
+def _joinable(first: list[str], second: list[str]) -> bool:
+    """Two adjacent units make a phrase ("western Pacific", "Russian officials"), unless too long, joined by a
+    possessive, or a name of several words followed by a lowercase one ("Pacific Fleet left": a name and a verb).
+    """
+    words = [w for w in (*first, *second) if w.lower() not in _CONNECTORS]
+    named_then_word = len(first) > 1 and first[0][:1].isupper() and not second[0][:1].isupper()
+    return len(words) <= _MAX_PAIR and not named_then_word and not _possessive(first[-1])
+
+
+def _units(clause: str) -> list[list[str]]:
+    """The clause's units in order, each its words as written; ``[]`` where a stop word, number or Chinese breaks."""
+    units: list[list[str]] = []
+    run: list[str] = []  # the capitalised run being built
+    words = [w.strip("'‘’`*_") for w in clause.split()]
+
+    def close() -> None:
+        nonlocal run
+        if run:
+            units.append(run)
+            run = []
+
+    for i, word in enumerate(words):
+        lower = word.lower()
+        possessive = bool(run) and _possessive(run[-1])
+        if run and not possessive and lower in _CONNECTORS and i + 1 < len(words) and words[i + 1][:1].isupper():
+            run.append(word)
             continue
-        out += _bigrams(run)
-        run = []
-        out += [w for w in _split_han(token) if _HAN.fullmatch(w) and len(w) >= 2 and w not in _CHINESE_NEWS]
-    return out + _bigrams(run)
+        content = bool(_WORD.fullmatch(word)) and not _HAN.search(word) and lower not in _PHRASE_STOP \
+            and lower not in _RUSSIAN_STOP
+        if content and word[0].isupper():
+            if possessive:
+                close()
+            run.append(word)
+            continue
+        close()
+        if content:
+            units.append([word])
+        elif units and units[-1]:
+            units.append([])
+    close()
+    while units and not units[-1]:
+        units.pop()
+    return units
 
 
-def _bigrams(run: list[str]) -> list[str]:
-    return run + [f"{a} {b}" for a, b in zip(run, run[1:])]
+def _possessive(word: str) -> bool:
+    return word.lower().endswith(("'s", "’s"))

@@ -64,3 +64,17 @@ def test_keyphrases_name_the_story() -> None:
     phrases = keyphrases([a])
     assert phrases and all(p not in {"the", "and", "said"} for p in phrases)
     assert any("siberia" in p or "gas" in p or "pipeline" in p for p in phrases)
+
+
+CONTRACT = ("Gazprom and CNPC signed a supply contract for the Power of Siberia 2 pipeline in Beijing on Wednesday. "
+            "The contract covers fifty billion cubic metres of gas a year for thirty years from 2031. "
+            "Negotiators had argued for years over the price, which neither company disclosed. "
+            "The pipeline will run through Mongolia, which expects transit fees and new jobs along the route. "
+            "European buyers once took most of the gas that Russia now hopes to sell to China.")
+
+
+def test_single_article_summary_is_unchanged() -> None:
+    """No sentence opens with a reference and there is one outlet: the summary is the one Briefing always gave."""
+    first, second, third = CONTRACT.split(". ")[:3]
+    assert [s.text for s in summarize([make_article(CONTRACT)], 1)] == [second + "."]
+    assert [s.text for s in summarize([make_article(CONTRACT)], 3)] == [first + ".", second + ".", third + "."]
