@@ -74,8 +74,8 @@ def explicit_window(since: datetime | None, until: datetime | None, now: datetim
 
 def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConfig, window: Window,
                  now: datetime, health: Sequence[SourceHealth] = (), earlier: Sequence[Article] = (),
-                 dedupe: DedupeConfig = DedupeConfig()) -> Digest:
-    """Everything the reader sees, before it is rendered.
+                 dedupe: DedupeConfig = DedupeConfig(), registry: Registry | None = None) -> Digest:
+    """Everything the reader sees, before it is rendered (``registry``: the outlets; bundled unless given).
 
     ``earlier`` are articles from before the window (the last ``story_days``):
     a new article that continues one of their stories makes the story
@@ -90,9 +90,9 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     (scoring, writing stories) over workers; run in order they give this.
     """
     scored = score_articles([*articles, *earlier], topic)
-    plan = plan_stories(articles, earlier, scored, dedupe)
-    stories = write_stories(plan.stories[:settings.max_stories], settings.summary_sentences)
-    return assemble(plan, stories, articles, scored, settings, window, now, health)
+    plan = plan_stories(articles, earlier, scored, dedupe, registry)
+    stories = write_stories(plan.stories[:settings.max_stories], settings.summary_sentences, registry)
+    return assemble(plan, stories, articles, scored, settings, window, now, health, registry=registry)
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,11 @@ def score_articles(articles: Sequence[Article], topic: Topic) -> dict[str, Relev
 
 
 def plan_stories(articles: Sequence[Article], earlier: Sequence[Article], scored: dict[str, Relevance],
-                 dedupe: DedupeConfig = DedupeConfig()) -> DigestPlan:
-    """The window's relevant articles as duplicate groups, then stories (the whole window at once)."""
+                 dedupe: DedupeConfig = DedupeConfig(), registry: Registry | None = None) -> DigestPlan:
+    """The window's relevant articles as duplicate groups, then stories (the whole window at once).
+
+    ``registry``: the run's outlets (the config's over the bundled), whose blocs rank the stories.
+    """
     knobs = DedupeSettings(near_duplicate=dedupe.near_duplicate, same_story=dedupe.same_story,
                            story_days=dedupe.story_days)
     relevant = [a for a in articles if scored[a.id].relevant]
@@ -143,7 +146,7 @@ def plan_stories(articles: Sequence[Article], earlier: Sequence[Article], scored
             relevance=_merge(rel, [scored[a.id] for a in new]),
             duplicates=tuple(d for a in new for d in dups_of[a.id] if d.id not in old_ids),
             earlier=tuple(a for a in group if a.id in old_ids)))
-    plans.sort(key=lambda p: story_rank(p.articles, p.relevance))
+    plans.sort(key=lambda p: story_rank(p.articles, p.relevance, registry))
     return DigestPlan(tuple(plans), relevant=len(relevant), duplicates=sum(len(g) - 1 for g in dup_groups))
 
 
@@ -174,10 +177,14 @@ def choose_lead(members: Sequence[Article], scored: dict[str, Relevance]) -> Art
     return max(english or members, key=lambda a: (scored[a.id].score, len(a.text)))
 
 
-def write_stories(plans: Sequence[StoryPlan], sentences: int) -> list[Story]:
-    """Summary and key phrases for each story; independent per story, so any split gives the same."""
+def write_stories(plans: Sequence[StoryPlan], sentences: int, registry: Registry | None = None) -> list[Story]:
+    """Summary and key phrases for each story; independent per story, so any split gives the same.
+
+    ``registry``: the run's outlets, whose blocs the summary draws its sentences across.
+    """
     return [Story(lead=p.lead, articles=p.articles, relevance=p.relevance,
-                  summary=tuple(summarize(p.articles, sentences)), duplicates=p.duplicates, earlier=p.earlier,
+                  summary=tuple(summarize(p.articles, sentences, registry=registry)), duplicates=p.duplicates,
+                  earlier=p.earlier,
                   keyphrases=tuple(keyphrases(p.articles)))
             for p in plans]
 

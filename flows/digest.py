@@ -56,7 +56,7 @@ from briefing.digest import (
     write_stories,
 )
 from briefing.exceptions import BusyError, ConfigError
-from briefing.outlets import registry_for
+from briefing.outlets import Registry, registry_for
 from briefing.relevance import Topic, load_topic
 from briefing.store import Store
 from briefing.types import Article, Digest, Relevance, SourceHealth, Story
@@ -134,7 +134,8 @@ class Opaque(Generic[T]):
 
 # Mapped batches key on content keys passed beside them (ids and content hashes, the topic file's hash):
 # hashing the objects themselves would pickle them, and pickles of equal objects differ in their sharing.
-BY_CONTENT_KEY = TASK_SOURCE + (INPUTS - "articles" - "topic" - "plans")
+# The outlet registry is the config's, fixed within a run (run_key is among the inputs): not hashed either.
+BY_CONTENT_KEY = TASK_SOURCE + (INPUTS - "articles" - "topic" - "plans" - "registry")
 
 
 def content_key(articles: Sequence[Article]) -> str:
@@ -148,16 +149,18 @@ def score_batch(articles: Opaque[list[Article]], topic: Opaque[Topic], batch_key
     return score_articles(articles.value, topic.value)
 
 
-@task(cache_policy=TASK_SOURCE + (INPUTS - "articles" - "earlier" - "scored"))
+@task(cache_policy=TASK_SOURCE + (INPUTS - "articles" - "earlier" - "scored" - "registry"))
 def plan_digest(articles: list[Article], earlier: list[Article], scored: dict[str, Relevance],
-                dedupe: DedupeConfig, window: Window, kind: DigestKind, run_key: str) -> DigestPlan:
+                dedupe: DedupeConfig, window: Window, kind: DigestKind, run_key: str,
+                registry: Opaque[Registry]) -> DigestPlan:
     """Duplicates and stories over the whole window (its articles follow from window, kind and run)."""
-    return plan_stories(articles, earlier, scored, dedupe)
+    return plan_stories(articles, earlier, scored, dedupe, registry.value)
 
 
 @task(cache_policy=BY_CONTENT_KEY)
-def write_batch(plans: Opaque[list[StoryPlan]], batch_key: str, sentences: int, run_key: str) -> list[Story]:
-    return write_stories(plans.value, sentences)
+def write_batch(plans: Opaque[list[StoryPlan]], batch_key: str, sentences: int, run_key: str,
+                registry: Opaque[Registry]) -> list[Story]:
+    return write_stories(plans.value, sentences, registry.value)
 
 
 def _batches(items: Sequence[T], size: int) -> list[list[T]]:
@@ -176,11 +179,13 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: DigestKind
     articles, earlier, health = load_window(config, window, kind)
     scored = _score(config, topic, [*articles, *earlier], run_key)
     report("stories", 0, len(articles))
-    grouped = plan_digest(_whole(articles), _whole(earlier), _whole(scored), config.dedupe, window, kind, run_key)
+    outlets = registry_for(config)  # the config's outlets over the bundled: they rank, summarize and show
+    grouped = plan_digest(_whole(articles), _whole(earlier), _whole(scored), config.dedupe, window, kind, run_key,
+                          Opaque(outlets))
     report("stories", len(articles), len(articles))
-    written = _write(config, list(grouped.stories[:config.digest.max_stories]), run_key)
+    written = _write(config, list(grouped.stories[:config.digest.max_stories]), run_key, outlets)
     digest = assemble(grouped, written, articles, scored, config.digest, window, now, health,
-                      registry=registry_for(config), config_path=str(config.path) if config.path else None)
+                      registry=outlets, config_path=str(config.path) if config.path else None)
     return replace(digest, kind=kind)
 
 
@@ -199,13 +204,14 @@ def _score(config: Config, topic: Topic, everyone: list[Article], run_key: str) 
     return scored
 
 
-def _write(config: Config, top: list[StoryPlan], run_key: str) -> list[Story]:
+def _write(config: Config, top: list[StoryPlan], run_key: str, outlets: Registry) -> list[Story]:
     """Summaries of the top stories, one chunk per worker."""
     chunks = _batches(top, max(1, -(-len(top) // config.runner.workers)))
     report("write-ups", 0, len(top))
     keys = [content_key([a for p in chunk for a in p.articles]) for chunk in chunks]
     futures = write_batch.map(plans=[Opaque(b) for b in chunks], batch_key=keys,
-                              sentences=unmapped(config.digest.summary_sentences), run_key=unmapped(run_key))
+                              sentences=unmapped(config.digest.summary_sentences), run_key=unmapped(run_key),
+                              registry=unmapped(Opaque(outlets)))
     written: list[Story] = []
     for future in futures:
         written.extend(future.result())

@@ -246,3 +246,17 @@ def test_footer_names_the_config_actually_used() -> None:
         assert "/srv/briefing/night.yaml" in out and "config/briefing.yaml" not in out
     unnamed = render(one_story_digest(story), 15)
     assert "config/briefing.yaml" not in unnamed.text and "config file." in unnamed.text
+
+
+def test_the_configs_own_outlets_rank_the_stories() -> None:
+    """An outlet known only to the config's ``outlets:`` counts in its bloc for ranking, not as "Other"."""
+    from briefing.outlets import Outlet, Registry, bundled_registry
+
+    rel = Relevance(0.9, True)
+    local = [outlet_article("a", "Amur Courier"), outlet_article("b", "Harbin Evening")]
+    known = [outlet_article("c", "TASS"), outlet_article("d", "Izvestia"), outlet_article("e", "RIA Novosti")]
+    bundled = bundled_registry()
+    extra = Registry((*bundled.outlets, Outlet(name="Amur Courier", country="RU", bloc="Russian independent media"),
+                      Outlet(name="Harbin Evening", country="CN", bloc="Chinese state media")), bundled.blocs)
+    assert story_rank(known, rel) < story_rank(local, rel)  # unknown: both "Other", one bloc against one
+    assert story_rank(local, rel, extra) < story_rank(known, rel, extra)  # two blocs beat one
