@@ -39,7 +39,7 @@ chromium:
 
 ## Install and run the test suite.
 test: $(VENV)/.installed chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20  # the slowest tests, for keeping CI near 12 minutes
 
 ## Lint (ruff) and type-check (mypy: strict on briefing/, bodies checked in flows/); both read pyproject.toml.
 lint: $(VENV)/.installed
