@@ -88,6 +88,7 @@ _VOTES = re.compile(r"^(?:total\s+)?(?:votes?|voted|voters)\s*:?\s*[\d,.]+$", re
 _NAME = r"[A-Z][\w.'-]*"
 _BYLINE = re.compile(r"^(?i:by|written by|author|reporting by|editing by|additional reporting by)\s*:?\s+"
                      + _NAME + r"(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*)" + _NAME + r"){0,6}"
+                     r"(?:\s+(?i:for)\s+[^.!?]{2,60})?"  # "By Jane Roe for The Outlet"
                      r"(?:\s*[;,]\s*(?i:editing|writing) by .*)?$")
 _CREDIT_LINE = re.compile(r"^\(?(?:reporting|writing|editing|additional reporting|compiled)\s+by\b[^()]*\)?$",
                           re.IGNORECASE)

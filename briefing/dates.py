@@ -32,7 +32,7 @@ _WEEKDAYS = ("monday tuesday wednesday thursday friday saturday sunday "
 # Offsets run to ±14 h; minutes only after a colon, so "+323 January" is +3, day 23.
 _TIME = re.compile(
     r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?m\.?)?\s*"
-    r"(?:(?P<zone>GMT|UTC|Z|МСК)\s*(?P<off>[+-]\s*(?:1[0-4]|0?\d)(?::[0-5]\d)?)?)?",
+    r"(?:(?P<zone>GMT|UTC|Z|МСК|MSK)\s*(?P<off>[+-]\s*(?:1[0-4]|0?\d)(?::[0-5]\d)?)?)?",
     re.IGNORECASE)
 _DMY = re.compile(r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})(?!\d)",
                   re.IGNORECASE)
@@ -139,7 +139,7 @@ def find_date(text: str) -> tuple[datetime, str] | None:
             hour += 12
         elif ampm == "am" and hour == 12:
             hour = 0
-        if (time_match["zone"] or "").upper() == "МСК":
+        if (time_match["zone"] or "").upper() in ("МСК", "MSK"):
             offset = timedelta(hours=3)  # Moscow time, as Russian outlets stamp their items
         if time_match["off"]:
             sign = -1 if time_match["off"].strip().startswith("-") else 1

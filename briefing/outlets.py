@@ -6,7 +6,9 @@ a list of entries) adds outlets or overrides bundled ones of the same name.
 
 The decision weighs the evidence in this order: what the source said (a feed entry's ``source``
 element or the feed's title, a file's front matter); in HTML, ``og:site_name``, JSON-LD
-``publisher.name``, the canonical URL's domain; in text, a "Source: …" or "By … for …" line; any of
+``publisher.name``, the canonical URL's domain, a "Headline | Site" title whose site is the page's home
+link or a known outlet; in text, a "Source: …" or "By … for …" line, else a masthead first line
+("Northwind Wire | Markets"); any of
 the document's URLs whose domain the registry knows. Nothing found is None: the digest then names the
 configured source (``Article.outlet_name``). A name the registry knows (an alias, another script) is
 shown as the registry's display name, so "新华社" and "Xinhua News Agency" are one outlet.
@@ -183,6 +185,7 @@ def decide(*, hint: str | None, kind: str, body: str, urls: tuple[str, ...] = ()
         if canonical and _host(canonical):
             known = registry.by_domain(canonical)
             candidates.append(known.name if known else _bare_domain(canonical))
+        candidates.append(_title_site(meta, registry))
     else:
         candidates += [text_evidence(body)]
     all_urls = (*page_urls, *urls, *(() if kind == "html" else _lone_urls(body)))
@@ -221,7 +224,12 @@ _EVIDENCE_XPATHS = (
     ("site_name", "//meta[@property='og:site_name' or @name='og:site_name']/@content"),
     ("og_url", "//meta[@property='og:url']/@content"),
     ("canonical", "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"),
+    ("title", "//head/title/text()"),
 )
+# The home page's link: the masthead a page shows as its logo or brand.
+_HOME_LINKS = "//a[@href='/' or @href='./' or @href='index.html']"
+# "Headline | Site", "Headline - Site", "Headline — Site", "标题_网站" (the Chinese portals' shape).
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—-]\s+|\s*[_｜|]\s*|\s+::\s+|(?<=[\u3000-\u9fff\uff01-\uff1f])[-–—]")
 
 
 def page_evidence(html: str) -> dict[str, str]:
@@ -237,12 +245,31 @@ def page_evidence(html: str) -> dict[str, str]:
         values = [v.strip() for v in root.xpath(xpath) if isinstance(v, str) and v.strip()]
         if values:
             found[name] = values[0]
+    homes = [" ".join(a.text_content().split()) for a in root.xpath(_HOME_LINKS)]
+    if homes:
+        found["home_links"] = "\n".join(h for h in homes if h)
     for script in root.xpath("//script[@type='application/ld+json']"):
         publisher = _publisher(script.text_content())
         if publisher:
             found["publisher"] = publisher
             break
     return found
+
+
+def _title_site(meta: dict[str, str], registry: Registry) -> str | None:
+    """The site in a "Headline | Site" title, when the page's home link or the registry confirms it.
+
+    A suffix alone is no evidence ("Putin - Xi talks" has a dash too); the same words as the page's
+    logo link, or an outlet the registry knows, are.
+    """
+    parts = [p.strip() for p in _TITLE_SEPARATOR.split(meta.get("title", "")) if p.strip()]
+    if len(parts) < 2:
+        return None
+    homes = {h.casefold() for h in meta.get("home_links", "").splitlines()}
+    for part in (parts[-1], parts[0]):
+        if len(part) <= 60 and (part.casefold() in homes or registry.by_name(part) is not None):
+            return part
+    return None
 
 
 def _publisher(blob: str) -> str | None:
@@ -274,8 +301,13 @@ _BY_FOR = re.compile(r"^\W{0,3}by\s+[^,;]{2,80}?\s+for\s+(.{2,80}?)\s*$", re.IGN
 _EDGE_LINES = 12  # a credit line sits at the top or the foot of an article, not in the middle of it
 
 
+# A scraped page's masthead as its first line: "Northwind Wire | Markets", "Pacific Monitor · Defence".
+_MASTHEAD = re.compile(r"^([^\W\d_][^|·•:;,.!?\d]{1,40}?)\s+[|·•]\s+[^\W\d_][^|·•:;,.!?\d]{0,30}$")
+
+
 def text_evidence(text: str) -> str | None:
-    """The outlet a "Source: …" or "By Jane Roe for …" line names, near the top or the foot of the text."""
+    """The outlet a "Source: …" or "By Jane Roe for …" line names, near the top or the foot of the text,
+    else a masthead line ("Name | Section") that opens it."""
     lines = [ln.strip().strip("*_").strip() for ln in text.splitlines() if ln.strip()]
     for line in (*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:][::-1]):
         match = _SOURCE_LINE.match(line) or _BY_FOR.match(line)
@@ -286,6 +318,9 @@ def text_evidence(text: str) -> str | None:
             value = value.strip(" .")
             if value:
                 return value
+    masthead = _MASTHEAD.match(lines[0]) if lines else None
+    if masthead and len(masthead.group(1).split()) <= 4 and all(w[0].isupper() for w in masthead.group(1).split()):
+        return masthead.group(1).strip()
     return None
 
 

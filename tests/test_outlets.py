@@ -125,6 +125,53 @@ def test_text_source_line_and_by_for_line() -> None:
     assert outlet_of(f"Переговоры в Харбине\n\nИсточник: ТАСС\n\n{PROSE}", "text") == "TASS"
 
 
+def titled_page(title: str, home: str = "") -> str:
+    logo = f"<header><a class='logo' href='/'>{home}</a></header>" if home else ""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{logo}"
+            f"<article><h1>Corridor talks in Harbin</h1><p>{PROSE}</p></article></body></html>")
+
+
+def test_html_title_suffix_confirmed_by_the_home_link_or_the_registry() -> None:
+    assert outlet_of(titled_page("Corridor talks in Harbin | Amur Courier", home="Amur Courier")) == "Amur Courier"
+    assert outlet_of(titled_page("Corridor talks in Harbin - The Amur Courier", home="The Amur Courier")) \
+        == "The Amur Courier"
+    assert outlet_of(titled_page("Corridor talks in Harbin - Reuters")) == "Reuters"  # a known outlet, no logo
+    assert outlet_of(titled_page("哈尔滨走廊会谈_新华网")) == "Xinhua"  # the Chinese portals' shape, an alias
+    assert outlet_of(titled_page("哈尔滨走廊会谈！-新华网")) == "Xinhua"
+    # A dash in a headline names nobody: neither part is the page's logo or a known outlet.
+    assert outlet_of(titled_page("Putin - Xi talks end in Harbin", home="Amur Courier")) is None
+    assert outlet_of(titled_page("Corridor talks | Amur Courier")) is None  # unconfirmed suffix
+
+
+def test_text_masthead_line_opens_the_file() -> None:
+    assert outlet_of(f"Amur Courier | Energy\nCorridor talks in Harbin\n\n{PROSE}", "text") == "Amur Courier"
+    assert outlet_of(f"Amur Courier · Energy\nCorridor talks in Harbin\n\n{PROSE}", "text") == "Amur Courier"
+    # Not a masthead: a sentence, a dateline, or a pipe deep in the text.
+    assert outlet_of(f"Talks resumed | officials said on Monday.\n\n{PROSE}", "text") is None
+    assert outlet_of(f"Updated: 24 November 2026 | 10:20\n\n{PROSE}", "text") is None
+    assert outlet_of(f"Corridor talks in Harbin\n\n{PROSE}\n\nAmur Courier | Energy\n\n{PROSE}", "text") is None
+
+
+def test_a_by_for_credit_line_is_not_the_title() -> None:
+    article = to_article(RawItem("inbox", "/inbox/a.txt", f"By Jane Roe for Amur Courier\n\n{PROSE}", "text"), NOW)
+    assert article.outlet == "Amur Courier"
+    assert not article.title.startswith("By ") and "Jane Roe" not in article.text
+
+
+def test_sample_inbox_names_an_outlet_for_every_article_and_its_bloc() -> None:
+    """The bundled samples carry their outlets' evidence; config/briefing.yaml gives their (fictional) blocs."""
+    config = load_config(ROOT / "config" / "briefing.yaml")
+    registry = registry_for(config)
+    inbox = ROOT / "examples" / "inbox"
+    outlets = {}
+    for path in sorted(inbox.iterdir()):
+        outlets[path.name] = to_article(read_document(path, "sample-inbox"), NOW, registry).outlet
+    assert None not in outlets.values(), outlets
+    assert "sample-inbox" not in outlets.values()
+    blocs = {registry.by_name(name).bloc for name in outlets.values()}
+    assert {"Russian state media", "Chinese state media", "Western media"} <= blocs
+
+
 def test_markdown_front_matter(tmp_path) -> None:
     """title, outlet, url and published are used, and the block is not part of the text."""
     path = tmp_path / "corridor.md"
