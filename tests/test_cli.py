@@ -109,6 +109,19 @@ def test_summarize_jsonl_record_option_overrides_flag() -> None:
     assert all(s in text for s in flag["summary"] + own["summary"])
 
 
+def test_a_path_of_another_kind_is_an_error_in_place_not_a_traceback(tmp_path: Path) -> None:
+    """`briefing relevance x.jsonl` (forgot --jsonl) names the mistake; the other paths are still read."""
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"id": "a", "text": "x"}\n', encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    result = run("relevance", str(records), str(tmp_path / "notes.csv"), str(INBOX))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    out = objects(result)
+    assert out[0] == {"id": str(records), "error": out[0]["error"]} and "--jsonl" in out[0]["error"]
+    assert "--jsonl" not in out[1]["error"] and ".txt" in out[1]["error"]
+    assert len(out) > 2 and all("error" not in o for o in out[2:])
+
+
 def test_summarize_bad_record_option_is_an_error_in_place() -> None:
     """A record with "sentences": 0 gets an error object, the next record is still summarized, exit 1."""
     text = (INBOX / PIPELINE).read_text(encoding="utf-8")

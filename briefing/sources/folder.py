@@ -89,7 +89,10 @@ def read_document(path: Path, source: str) -> RawItem:
         raise ExtractionError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise ExtractionError(str(path), "empty file" if not data else "only whitespace, no text")
-    kind = KINDS[path.suffix.lower()]
+    kind = KINDS.get(path.suffix.lower())
+    if kind is None:  # a stage command's explicit PATH; a folder lists only known suffixes
+        hint = "; JSON Lines go in with --jsonl FILE" if path.suffix.lower() in (".jsonl", ".json") else ""
+        raise ExtractionError(str(path), f"not a {', '.join(sorted(KINDS))} file{hint}")
     body = decode(data, str(path))
     if kind == "html":
         return RawItem(source=source, location=str(path), body=body, kind=kind)
