@@ -12,6 +12,7 @@ Pure: text in, ``Cleaned`` out. Never imports I/O, the store or Prefect.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -102,14 +103,20 @@ _BIO = re.compile(r"^(?:[A-Z][\w.'-]*\s+){0,3}[A-Z][\w.'-]*\s+(?:is|has been)\s+
                   r"(?-i:[a-z]+\s+)?(?:books?|novels?|memoirs?|biograph))))\b", re.IGNORECASE)
 _PITCH = re.compile(r"\b(?:support(?:s|ing|ed)?|donat\w*|contribut\w*|subscri\w*|journalism|journalists?|"
                     r"independen\w*|readers?|advertis\w*|paywall|patreon|patrons?|share|membership|"
-                    r"editorial)\b", re.IGNORECASE)
+                    r"editorial)\b")
 _MEDIA_SELF = re.compile(r"\b(?:journalism|reporting|newsroom|articles|newsletter|donat\w*|subscri\w*|patreon|"
-                         r"website|site|news organi[sz]ations?)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:we|our|us|you|your)\b", re.IGNORECASE)
+                         r"website|site|news organi[sz]ations?)\b")
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us|you|your)\b")  # these three read lowercased text: 2× faster than re.I
 _QUOTED = re.compile(r"[“”„«»\"]")  # reported speech: someone's words, not the page talking to the reader
 _BULLET = re.compile(r"^(?:[•·▪●◦*+-]|\d{1,2}[.)])\s+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_GLUE_HINT = re.compile(r"[.!?][A-Z]")  # a cheap scan first: most lines have no glued sentence at all
+_BLANKS = re.compile(r"[ \t]+")
+_NON_WORDS = re.compile(r"\W+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_CYRILLIC_RUN = re.compile(r"[а-яёА-ЯЁ][а-яёА-ЯЁ-]*")
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,7 @@ def _split(text: str, markdown: bool) -> list[_Line]:
     lines: list[_Line] = []
     block = 0
     for raw in text.split("\n"):
-        line = re.sub(r"[ \t]+", " ", raw).strip()
+        line = (_BLANKS.sub(" ", raw) if "\t" in raw or "  " in raw else raw).strip()
         if not line:
             block += 1
             continue
@@ -215,7 +222,9 @@ def _split(text: str, markdown: bool) -> list[_Line]:
             line, heading = _unmarkdown(line)
             if not line:
                 continue
-        lines.append(_Line(_GLUED_SENTENCE.sub(" ", line), block, heading=heading))
+        if _GLUE_HINT.search(line):
+            line = _GLUED_SENTENCE.sub(" ", line)
+        lines.append(_Line(line, block, heading=heading))
     return lines
 
 
@@ -235,13 +244,14 @@ def _unmarkdown(line: str) -> tuple[str, bool]:
 # --- rules on one line ------------------------------------------------------
 
 def _words(text: str) -> list[str]:
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)  # "standardsDiscussion" -> two words
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", spaced)
+    spaced = _CAMEL.sub(" ", text)  # "standardsDiscussion" -> two words
+    words = _LATIN_WORD.findall(spaced)
     if not text.isascii():
-        words += re.findall(r"[а-яёА-ЯЁ][а-яёА-ЯЁ-]*", text)
+        words += _CYRILLIC_RUN.findall(text)
     return words
 
 
+@functools.lru_cache(maxsize=8192)  # each line's size is asked by several rules
 def _size(text: str) -> int:
     """Words in ``text``; Chinese writes no spaces, so there about one word per two Han characters."""
     if text.isascii() or not _HAN_CHAR.search(text):
@@ -330,16 +340,20 @@ def _classify(line: _Line) -> None:
 
 def _is_masthead(text: str) -> bool:
     """Outlet and section labels: "Northwind Wire | Markets", "Monitor · Defence"."""
+    if "|" not in text and "·" not in text and "•" not in text:
+        return False
     parts = _MASTHEAD_SEP.split(text)
     return len(parts) >= 2 and all(1 <= _size(p) <= 3 for p in parts)
 
 
 def _is_pitch(text: str) -> bool:
     """A paragraph asking the reader for money or engagement on the outlet's behalf."""
-    if not _FIRST_PERSON.search(text) or _QUOTED.search(text):
+    if _QUOTED.search(text):
         return False
-    hits = {m.lower() for m in _PITCH.findall(text)}
-    return len(hits) >= 2 and bool(_MEDIA_SELF.search(text)) and bool(_FIRST_PERSON.search(text))
+    lower = text.lower()
+    if not _FIRST_PERSON.search(lower):
+        return False
+    return len(set(_PITCH.findall(lower))) >= 2 and bool(_MEDIA_SELF.search(lower))
 
 
 # --- rules on neighbourhoods -------------------------------------------------
@@ -350,7 +364,7 @@ def _content(lines: list[_Line]) -> list[_Line]:
 
 def _mark_polls(lines: list[_Line]) -> None:
     """A question, its options and their "68.3% (1559)" results."""
-    hits = [i for i, ln in enumerate(lines) if _PERCENT.search(ln.text) and _size(ln.text) <= 20]
+    hits = [i for i, ln in enumerate(lines) if "%" in ln.text and _PERCENT.search(ln.text) and _size(ln.text) <= 20]
     if len(hits) < 2:
         return
     groups: list[list[int]] = [[hits[0]]]
@@ -455,8 +469,8 @@ def _mark_tail(lines: list[_Line]) -> None:
         seen = seen or (line.reason is None and not line.heading and _is_sentence(line.text))
     for i in range(half, len(lines)):
         line = lines[i]
-        words = {w.lower() for w in _words(line.text)}
-        if line.reason in ("widget", None) and words & _COMMENT_WORDS and _is_widget(line.text) and body_before[i]:
+        if line.reason in ("widget", None) and body_before[i] and _is_widget(line.text) \
+                and {w.lower() for w in _words(line.text)} & _COMMENT_WORDS:
             for ln in lines[i:]:
                 ln.reason = ln.reason or "comments"
             break
@@ -475,6 +489,17 @@ def _mark_tail(lines: list[_Line]) -> None:
             line.reason = "bio"
 
 
+# ASCII's non-word characters (what \W matches there) → a space: str.translate is ~3× faster than the regex.
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
+def _repeat_key(text: str) -> str:
+    """The words of a line, lowercased: two lines with the same words are one paragraph shown twice."""
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_NON_WORD).split()).lower()
+    return _NON_WORDS.sub(" ", text).strip().lower()
+
+
 def _mark_repeats(lines: list[_Line]) -> None:
     """Repeated paragraphs (a standfirst shown twice) and pull quotes.
 
@@ -485,7 +510,7 @@ def _mark_repeats(lines: list[_Line]) -> None:
     content = _content(lines)
     bodies = [ln.text for ln in content if _is_sentence(ln.text) and _size(ln.text) >= 15]
     for k, line in enumerate(content):
-        key = re.sub(r"\W+", " ", line.text).strip().lower()
+        key = _repeat_key(line.text)
         if key in seen:
             line.reason = "repeat"
             continue

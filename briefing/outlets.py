@@ -103,6 +103,7 @@ class Registry:
         return Registry([*kept, *extra.outlets], {**self.blocs, **extra.blocs})
 
 
+@lru_cache(maxsize=1)  # asked once per article: one stat per process is enough
 def bundled_outlets() -> Path:
     """The registry that ships with Briefing: inside the installed package, else in the checkout."""
     packaged = Path(str(resources.files("briefing") / OUTLETS_NAME))
@@ -308,8 +309,9 @@ _MASTHEAD = re.compile(r"^([^\W\d_][^|·•:;,.!?\d]{1,40}?)\s+[|·•]\s+[^\W\d
 def text_evidence(text: str) -> str | None:
     """The outlet a "Source: …" or "By Jane Roe for …" line names, near the top or the foot of the text,
     else a masthead line ("Name | Section") that opens it."""
-    lines = [ln.strip().strip("*_").strip() for ln in text.splitlines() if ln.strip()]
-    for line in (*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:][::-1]):
+    nonblank = [ln for ln in text.splitlines() if ln and not ln.isspace()]  # only the edges are read
+    lines = [ln.strip().strip("*_").strip() for ln in (*nonblank[:_EDGE_LINES], *nonblank[-_EDGE_LINES:][::-1])]
+    for line in lines:
         match = _SOURCE_LINE.match(line) or _BY_FOR.match(line)
         if match:
             value = match.group(1).strip()
@@ -329,9 +331,9 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 def _lone_urls(text: str) -> tuple[str, ...]:
     """URLs on short lines at the top or foot of a text ("Originally published at https://…")."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in text.splitlines() if ln and not ln.isspace()]
     edge = (*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:])
-    return tuple(u for ln in edge if len(ln.split()) <= 8 for u in _URL.findall(ln))
+    return tuple(u for ln in edge if "://" in ln and len(ln.split()) <= 8 for u in _URL.findall(ln))
 
 
 def _is_url(value: str) -> bool:
