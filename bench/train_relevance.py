@@ -2,6 +2,7 @@
 
     python bench/train_relevance.py              # cross-validate on train, fit, write the model, report test
     python bench/train_relevance.py --dry-run    # the same figures, nothing written
+    python bench/train_relevance.py --cv-only    # train-CV figures only (for choosing a change: no test printed)
 
 Data (labels by reading, ids only; bench/labels/RUBRIC.md):
 - bench/labels/wire-dev-{en,zh,ru}.jsonl: labels for ../shared/data/wire-dev/{en,zh,ru}.jsonl items;
@@ -163,7 +164,8 @@ def _by_language(items: list[Item], preds: list[bool]) -> dict[str, list[tuple[b
 @click.option("--folds", default=5, show_default=True)
 @click.option("--c", "cs", default="0.1,0.3,1,3", show_default=True, help="Regularisation values to cross-validate.")
 @click.option("--show-errors", is_flag=True, help="Print the cross-validation errors (train items only).")
-def main(dry_run: bool, folds: int, cs: str, show_errors: bool) -> None:
+@click.option("--cv-only", is_flag=True, help="Stop after the train-CV figures: no test split, nothing written.")
+def main(dry_run: bool, folds: int, cs: str, show_errors: bool, cv_only: bool) -> None:
     topic = bare_topic()
     items = labelled()
     langs = [detect_language(i.title, i.text) for i in items]
@@ -204,6 +206,9 @@ def main(dry_run: bool, folds: int, cs: str, show_errors: bool) -> None:
             if cv_preds[k] != items[k].label:
                 i = items[k]
                 print("CV", "FP" if cv_preds[k] else "FN", i.set, i.cls, "|", i.title[:110], "|", i.text[:60])
+    if cv_only:
+        print("\n".join(lines))
+        return
 
     fit = [k for k in train if rows[k] is not None]
     vec, clf = _fit([rows[k] for k in fit], [items[k].label for k in fit], c, balanced)

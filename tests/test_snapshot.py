@@ -27,8 +27,9 @@ NOW = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
 
 def _sample_digest(tmp_path: Path) -> tuple[str, str, str]:
     config = load_config(ROOT / "config" / "briefing.yaml").model_copy(update={"state_dir": tmp_path / "state"})
+    registry = registry_for(config)  # the sample inbox's outlets and blocs, as a run reads them
     outcome = make_source(config.sources[0]).fetch(FetchState())
-    extracted = extract_outcome(outcome, NOW, registry_for(config))
+    extracted = extract_outcome(outcome, NOW, registry)
     assert extracted.articles and not extracted.skipped
     store = Store.for_config(config)
     try:
@@ -38,7 +39,7 @@ def _sample_digest(tmp_path: Path) -> tuple[str, str, str]:
     finally:
         store.close()
     digest = build_digest(articles, load_topic(config.topic), config.digest, window, NOW + timedelta(seconds=1),
-                          dedupe=config.dedupe)
+                          dedupe=config.dedupe, registry=registry)
     rendered = render(digest, config.digest.max_stories)
     return rendered.html, rendered.text, rendered.subject
 
