@@ -641,5 +641,79 @@ def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, sa
     sys.exit(1 if errors else 0)
 
 
+# --- search (issue 22) -----------------------------------------------------------------
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--since", callback=_when, help="Only articles dated from this date/time on (ISO-8601; without an "
+              "offset, in schedule.timezone; an undated article counts from when it was first seen).")
+@click.option("--until", callback=_when, help="Only articles dated before this date/time.")
+@click.option("--source", "sources", multiple=True, help="Only this configured source (repeatable).")
+@click.option("--outlet", "outlets", multiple=True, help="Only this outlet, e.g. TASS (repeatable; any case).")
+@click.option("--lang", "langs", multiple=True, help="Only this language: en, ru, zh (repeatable; detected "
+              "from the text, since the store does not keep it).")
+@click.option("--relevant", is_flag=True, help="Only articles the config's topic finds relevant (scored now: "
+              "the store does not keep relevance).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option("--jsonl", "as_jsonl", is_flag=True,
+              help="JSON Lines: id, title, url, outlet, source, published, score, snippet.")
+@config_option
+def search(query: tuple[str, ...], since: datetime | None, until: datetime | None, sources: tuple[str, ...],
+           outlets: tuple[str, ...], langs: tuple[str, ...], relevant: bool, limit: int, as_jsonl: bool,
+           config_path: str) -> None:
+    """Search every stored article: words ANDed, "quoted phrases", -word excludes, word* a prefix.
+
+    Best first (BM25, then the latest). A Russian word outside quotes finds its
+    inflections (Путин finds Путина); Chinese is found as written (普京). In the
+    snippet, matched words are marked [like this]. Quote the query, or put it
+    after --, when it starts an exclusion with "-".
+
+    \b
+    Examples:
+      briefing search 'Power of Siberia' --since 2026-11-01
+      briefing search '"Russia and China" -Ukraine' --outlet TASS --jsonl
+      briefing search -- Путин -Трамп --lang ru --limit 5
+      briefing search 普京 --relevant
+    """
+    from briefing.search import Filters, parse_query, to_jsonl, to_table
+    from briefing.search import search as find
+    from briefing.store import Store
+
+    config = _load(config_path)
+    parsed = parse_query(" ".join(query))  # UsageError: one line, exit 2
+    tz = config.schedule.tz
+    since, until = (None if d is None else d if d.tzinfo else d.replace(tzinfo=tz) for d in (since, until))
+    if since and until and until <= since:
+        _die("--since/--until: the window ends before it starts", 2)
+    keep = _search_keep(config, {lang.lower().split("-")[0] for lang in langs}, relevant)
+    with Store.open(config) as store:
+        hits = find(store, parsed, Filters(since, until, sources, outlets), limit, keep)
+    click.echo(to_jsonl(hits) if as_jsonl else to_table(hits), nl=False)
+    if not hits:
+        click.echo(f"no article matches {parsed.text!r}", err=True)
+
+
+def _search_keep(config: Any, langs: set[str], relevant: bool) -> Callable[[Any], bool] | None:
+    """What search filters by after the store: language and relevance, which the store does not keep."""
+    if not langs and not relevant:
+        return None
+    from briefing.language import detect_language
+    topic = None
+    if relevant:
+        from briefing.relevance import load_topic
+        topic = load_topic(config.topic)
+
+    def keep(article: Any) -> bool:
+        if langs and detect_language(article.title, article.text) not in langs:
+            return False
+        if topic is None:
+            return True
+        from briefing.relevance import score
+        result = score(article.title, article.text, topic)
+        return result.score >= topic.threshold and not result.reason
+
+    return keep
+
+
 if __name__ == "__main__":
     main()

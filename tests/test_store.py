@@ -200,7 +200,8 @@ def test_reopening_applies_migrations_once(tmp_path: Path) -> None:
     second.close()
     with sqlite3.connect(state / "briefing.sqlite") as conn:
         assert conn.execute("SELECT name FROM migrations ORDER BY name").fetchall() == [
-            ("0001_initial",), ("0002_digest_kinds_and_locks",), ("0003_article_teasers",), ("0004_article_outlets",)]
+            ("0001_initial",), ("0002_digest_kinds_and_locks",), ("0003_article_teasers",), ("0004_article_outlets",),
+            ("0005_article_search",)]
 
 
 def test_a_store_from_before_backfills_is_upgraded(legacy_store: Path) -> None:

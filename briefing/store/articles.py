@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from briefing.store import schema
 from briefing.store.base import StoreBase
+from briefing.store.fts import index_articles
 from briefing.types import Article
 
 __all__ = ["ArticlesMixin"]
@@ -53,6 +54,7 @@ class ArticlesMixin(StoreBase):
                 conn.execute(update(t).where(t.c.id == a.id).values(
                     title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
                     location=a.location, teaser=a.teaser, outlet=a.outlet))
+            index_articles(conn, new + changed)  # PostgreSQL; SQLite's triggers have done it already
         return new, changed
 
     def has_articles(self, ids: Iterable[str]) -> set[str]:

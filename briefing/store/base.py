@@ -18,6 +18,7 @@ from sqlalchemy import Connection, create_engine, event, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from briefing.exceptions import StorageError
+from briefing.search import index_text
 from briefing.store.migrations import migrate
 
 __all__ = ["StoreBase"]
@@ -120,6 +121,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: a 100k-article window reads 300 MB
     cur.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache, without a copy per page
     cur.close()
+    # The search index's cut of a text into words (Chinese too), called by the triggers on ``articles``.
+    dbapi_conn.create_function("briefing_index_text", 1, index_text, deterministic=True)
+    dbapi_conn.create_function("briefing_casefold", 1, _casefold, deterministic=True)  # SQLite's lower(): ASCII only
+
+
+def _casefold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
 
 
 def _now() -> datetime:

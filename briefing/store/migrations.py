@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, inspect, select, text
 
 from briefing.exceptions import StorageError
-from briefing.store import schema
+from briefing.store import fts, schema
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -45,12 +45,19 @@ def _article_outlets(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE articles ADD COLUMN outlet VARCHAR(200)"))
 
 
+def _article_search(conn: Connection) -> None:
+    """The full-text index of the articles (FTS5 in SQLite, a tsvector under GIN in PostgreSQL), filled
+    with the articles already stored; from then on it is written with them (see ``fts``)."""
+    fts.create_index(conn)
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_digest_kinds_and_locks", _digest_kinds_and_locks),
     ("0003_article_teasers", _article_teasers),
     ("0004_article_outlets", _article_outlets),
+    ("0005_article_search", _article_search),
 ]
 
 

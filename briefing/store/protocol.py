@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from briefing.search import Filters, Query
     from briefing.sources import FetchState
     from briefing.store.ledger import DigestRecord
     from briefing.types import Article, SourceHealth
@@ -76,6 +77,16 @@ class ArticleStore(Protocol):
 
         Raises:
             StorageError: the database could not be read.
+        """
+        ...
+
+    def search_articles(self, query: Query, filters: Filters, limit: int,
+                        offset: int = 0) -> list[tuple[Article, float]]:
+        """The articles matching ``query`` (``briefing.search.parse_query``) and ``filters``, best first, with
+        their score (higher is better: BM25 in SQLite, ts_rank_cd in PostgreSQL; ties: the latest first).
+
+        Raises:
+            StorageError: the database could not be read, or a bound is a naive datetime.
         """
         ...
 
