@@ -535,7 +535,7 @@ def extract(paths: tuple[Path, ...], jsonl: Any) -> None:
     _per_document(paths, jsonl, True, lambda r: {
         "path": r.article.location, "title": r.article.title,
         "published": _iso(r.article.published), "outlet": r.article.outlet,
-        "lang": detect_language(r.article.title, r.article.text), "text": r.article.text})
+        "lang": r.article.lang or detect_language(r.article.title, r.article.text), "text": r.article.text})
 
 
 @main.command()
@@ -650,8 +650,8 @@ def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, sa
 @click.option("--until", callback=_when, help="Only articles dated before this date/time.")
 @click.option("--source", "sources", multiple=True, help="Only this configured source (repeatable).")
 @click.option("--outlet", "outlets", multiple=True, help="Only this outlet, e.g. TASS (repeatable; any case).")
-@click.option("--lang", "langs", multiple=True, help="Only this language: en, ru, zh (repeatable; detected "
-              "from the text, since the store does not keep it).")
+@click.option("--lang", "langs", multiple=True, help="Only this language: en, ru, zh (repeatable; as identified "
+              "when the article was cleaned).")
 @click.option("--relevant", is_flag=True, help="Only articles the config's topic finds relevant (scored now: "
               "the store does not keep relevance).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
@@ -704,7 +704,7 @@ def _search_keep(config: Any, langs: set[str], relevant: bool) -> Callable[[Any]
         topic = load_topic(config.topic)
 
     def keep(article: Any) -> bool:
-        if langs and detect_language(article.title, article.text) not in langs:
+        if langs and (article.lang or detect_language(article.title, article.text)) not in langs:
             return False
         if topic is None:
             return True

@@ -296,11 +296,13 @@ def record_to_article(source: str, location: str, text: str, title: str | None, 
 
 def _article(item: RawItem, title: str, text: str, now: datetime, *, published: datetime | None,
              teaser: bool = False, outlet: str | None = None) -> Article:
-    """The Article of ``item`` with its final title and text: its identity and hash are decided here only."""
+    """The Article of ``item`` with its final title and text: its identity, hash and language are decided here."""
+    from briefing.language import detect_language
+
     digest = content_hash(f"{title}\n\n{text}" if not text else text)  # a headline alone: two headlines, two ids
     return Article(id=article_id(item.source, digest, item.key), source=item.source, location=item.location,
                    title=title, text=text, content_hash=digest, first_seen=now, published=published,
-                   teaser=teaser, outlet=outlet)
+                   teaser=teaser, outlet=outlet, lang=detect_language(title, text))
 
 
 def _outlet(item: RawItem, outlets: Registry | None) -> str | None:

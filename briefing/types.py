@@ -51,6 +51,8 @@ class Article:
     but the headline) of an article whose full text could not be had; the
     digest says so rather than pass it off as the article. ``outlet``: who
     published it (TASS, Reuters), None when nothing in the document says.
+    ``lang``: its language (ISO 639-1: en, ru, zh …) as identified when it was
+    cleaned; None for one stored before languages were kept.
     """
 
     id: str
@@ -63,6 +65,7 @@ class Article:
     published: datetime | None = None
     teaser: bool = False
     outlet: str | None = None
+    lang: str | None = None
 
     @property
     def outlet_name(self) -> str:

@@ -201,7 +201,33 @@ def test_reopening_applies_migrations_once(tmp_path: Path) -> None:
     with sqlite3.connect(state / "briefing.sqlite") as conn:
         assert conn.execute("SELECT name FROM migrations ORDER BY name").fetchall() == [
             ("0001_initial",), ("0002_digest_kinds_and_locks",), ("0003_article_teasers",), ("0004_article_outlets",),
-            ("0005_article_search",)]
+            ("0005_article_search",), ("0006_article_languages",)]
+
+
+def test_each_article_keeps_its_language_and_an_older_store_gains_them(tmp_path: Path) -> None:
+    """Cleaning identifies the language once; the store keeps it; 0006 identifies the rows stored before it."""
+    from briefing.extract import to_article
+    from briefing.types import RawItem
+
+    texts = {"en": "Russia and China signed a new gas agreement in Beijing on Monday, officials said.",
+             "ru": "Россия и Китай подписали в понедельник в Пекине новое газовое соглашение.",
+             "zh": "中俄两国周一在北京签署了新的天然气协议，双方官员表示。"}
+    articles = [to_article(RawItem("wire", f"/in/{lang}.txt", text, "text"), T0) for lang, text in texts.items()]
+    assert [a.lang for a in articles] == ["en", "ru", "zh"]
+    state = tmp_path / "state"
+    store = Store.open_dir(state)
+    store.add_articles(articles)
+    assert {a.lang for a in store.articles_seen_between(*WIDE)} == {"en", "ru", "zh"}
+    store.close()
+    with sqlite3.connect(state / "briefing.sqlite") as conn:  # as a store from before 0006 left them
+        conn.create_function("briefing_index_text", 1, lambda v: v)
+        conn.execute("UPDATE articles SET lang = NULL")
+        conn.execute("DELETE FROM migrations WHERE name = '0006_article_languages'")
+    reopened = Store.open_dir(state)
+    try:
+        assert sorted(a.lang or "" for a in reopened.articles_seen_between(*WIDE)) == ["en", "ru", "zh"]
+    finally:
+        reopened.close()
 
 
 def test_a_store_from_before_backfills_is_upgraded(legacy_store: Path) -> None:

@@ -53,7 +53,7 @@ class ArticlesMixin(StoreBase):
             for a in changed:
                 conn.execute(update(t).where(t.c.id == a.id).values(
                     title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
-                    location=a.location, teaser=a.teaser, outlet=a.outlet))
+                    location=a.location, teaser=a.teaser, outlet=a.outlet, lang=a.lang))
             index_articles(conn, new + changed)  # PostgreSQL; SQLite's triggers have done it already
         return new, changed
 
@@ -89,7 +89,7 @@ class ArticlesMixin(StoreBase):
         gc.disable()
         try:
             with self._tx() as conn:
-                return [_from_row(*row[:-2], bool(row[-2]), row[-1]) for row in conn.execute(query)]
+                return [_from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:]) for row in conn.execute(query)]
         finally:
             if enabled:
                 gc.enable()
@@ -100,6 +100,7 @@ class ArticlesMixin(StoreBase):
 
 
 _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
+_TEASER = [f.name for f in fields(Article)].index("teaser")  # SQLite hands a boolean back as 0/1
 # ``Article`` itself, called with a row's values in field order (mypy cannot count a row's length).
 _from_row: Callable[..., Article] = Article
 
@@ -107,4 +108,4 @@ _from_row: Callable[..., Article] = Article
 def _article_row(a: Article) -> dict[str, Any]:
     return {"id": a.id, "source": a.source, "location": a.location, "title": a.title, "text": a.text,
             "content_hash": a.content_hash, "published": a.published, "first_seen": a.first_seen,
-            "teaser": a.teaser, "outlet": a.outlet}
+            "teaser": a.teaser, "outlet": a.outlet, "lang": a.lang}

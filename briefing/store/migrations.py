@@ -51,6 +51,25 @@ def _article_search(conn: Connection) -> None:
     fts.create_index(conn)
 
 
+def _article_languages(conn: Connection) -> None:
+    """Each article keeps its language, identified once when it is cleaned; stored ones are identified now,
+    in batches, so a search by language and the stages after the store need not guess again."""
+    from briefing.language import detect_language
+
+    if "lang" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
+        conn.execute(text("ALTER TABLE articles ADD COLUMN lang VARCHAR(8)"))
+    t = schema.articles
+    last = ""
+    while True:
+        rows = conn.execute(select(t.c.id, t.c.title, t.c.text).where(t.c.lang.is_(None), t.c.id > last)
+                            .order_by(t.c.id).limit(1000)).all()
+        if not rows:
+            return
+        for row in rows:
+            conn.execute(t.update().where(t.c.id == row.id).values(lang=detect_language(row.title, row.text)))
+        last = rows[-1].id
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
@@ -58,6 +77,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0003_article_teasers", _article_teasers),
     ("0004_article_outlets", _article_outlets),
     ("0005_article_search", _article_search),
+    ("0006_article_languages", _article_languages),
 ]
 
 

@@ -71,6 +71,7 @@ articles = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("teaser", Boolean, nullable=False, default=False, server_default=false()),  # only a feed's dek
     Column("outlet", String(200)),  # who published it (TASS, Reuters); none found: the source's name stands in
+    Column("lang", String(8)),  # its language as identified at cleaning (en, ru, zh); NULL: stored before 0006
     Index("ix_articles_first_seen", "first_seen"),
     Index("ix_articles_published", "published"),
     Index("ix_articles_location", "location"),
