@@ -202,7 +202,10 @@ def _stems(words: list[str], language: str, stop: frozenset[str]) -> list[str]:
         pass
     table = dict.fromkeys(words, "")
     new = [w for w in table if w not in known]
-    fresh = dict(zip(new, _stemmer(language).stemWords(new)))
+    stems = _stemmer(language).stemWords(new)
+    if language == "russian":  # again: a stem that still ends like a case ending loses it (see _russian_words)
+        stems = _stemmer(language).stemWords(stems)
+    fresh = dict(zip(new, stems))
     for w in table:
         table[w] = fresh[w] if w in fresh else known[w]
     if len(known) > 1_000_000:
@@ -386,11 +389,24 @@ def _name_key(name: str, capitals: dict[str, str]) -> tuple[str, ...]:
     if len(plain) < 2 or plain in _ENGLISH_STOP or plain in _RUSSIAN_STOP:
         return ()
     if "\u0400" <= plain[0] <= "\u04ff":
-        stem = _stemmer("russian").stemWord(plain)
-        skeleton = _skeleton(stem.translate(_TRANSLIT))
-        return ("^" + stem, "~" + skeleton) if len(skeleton) >= 3 else ("^" + stem,)
+        stem = _russian_words("", [plain])
+        if not stem:
+            return ()
+        skeleton = _skeleton(_case_stripped(plain).translate(_TRANSLIT))
+        return ("^" + stem[0], "~" + skeleton) if len(skeleton) >= 3 else ("^" + stem[0],)
     skeleton = _skeleton(plain)
     return (plain, "~" + skeleton) if len(skeleton) >= 3 else (plain,)
+
+
+_CASE_ENDING = re.compile(r"(?:ого|его|ому|ему|ыми|ими|ами|ями|ом|ем|ым|им|ой|ей|ою|ею|ую|ах|ях|а|я|у|ю|е|ы|и)$")
+
+
+def _case_stripped(name: str) -> str:
+    """A Russian name without its case ending, as English spells the name: Лаврова, Лавровым → лавров,
+    Медведева → медведев (Snowball takes -ов and -ев off the name itself: Лавров → лавр, which
+    would not meet Lavrov's skeleton)."""
+    bare = _CASE_ENDING.sub("", name)
+    return bare if len(bare) >= 3 else name
 
 
 def _latin_in_han(text: str) -> list[str]:

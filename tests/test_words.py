@@ -11,6 +11,24 @@ def test_russian_forms_share_one_stem() -> None:
     assert len(set(words)) == 1
 
 
+def test_russian_nouns_and_surnames_in_every_case_share_one_stem() -> None:
+    """Snowball alone cuts Китай to кита but Китая to кит, and Лавров to лавр but Лаврова to лавров:
+    stemmed twice, every case of the noun and of the surname is one word."""
+    for forms in ("Китай, Китая, Китаю, Китаем, Китае", "Лавров, Лаврова, Лаврову, Лавровым, Лаврове",
+                  "Шанхай, Шанхая, Шанхаю", "Газпром, Газпрома, Газпрому"):
+        assert len(set(analyse(forms).words)) == 1, forms
+
+
+def test_a_declined_russian_surname_meets_its_english_spelling() -> None:
+    """The consonant skeleton is taken from the surname without its case ending (Лавровым → лавров),
+    so Лавров, Лаврова and Lavrov share ~lvrv, and Медведева meets Medvedev, names outside the lexicon too."""
+    english = set(analyse("Lavrov met Medvedev and Kadyrov").keys)
+    for text in ("Лавров встретился с Медведевым", "У Лаврова и Медведева", "Лавров, Медведев"):
+        keys = set(analyse(text).keys)
+        assert {"~lvrv", "~mdvdv"} <= keys & english, text
+    assert "~kdrv" in english and "~kdrv" in set(analyse("с Кадыровым").keys)
+
+
 def test_chinese_is_cut_into_words() -> None:
     """A Chinese sentence is several words, not one run of characters up to the comma."""
     words = analyse("中俄两国元首在北京举行会谈，双方签署了多项合作文件。").words
