@@ -101,6 +101,9 @@ class DigestConfig(_Model):
     max_stories: int = Field(default=15, ge=1)
     summary_sentences: int = Field(default=3, ge=1)
     send_empty: bool = False
+    # Where archive_dir is served (https://host/digests/): the email's "and N more stories" link points there;
+    # none: the archive folder's file:// URI, which only a local reader can open.
+    archive_url: str | None = None
 
 
 class ScheduleConfig(_Model):
@@ -152,6 +155,7 @@ class EmailConfig(_Model):
     retry_delay_seconds: float = Field(default=20, ge=0)
     bcc: bool = False  # recipients in the envelope only; the To header shows the sender
     list_unsubscribe: str | None = None  # mailto: or https: address for the List-Unsubscribe header
+    reply_to: str | None = None  # a plain address for the Reply-To header (replies to a person, not the robot)
     ca_file: Path | None = None  # extra CA certificate(s) to trust for TLS (a private mail server)
 
 

@@ -2,6 +2,13 @@
 
 The password is read from the environment variable the config names, never
 from the config file itself.
+
+Mail conventions: ``Auto-Submitted: auto-generated`` (RFC 3834: no vacation
+replies or bounces loop back to a robot); ``List-Unsubscribe`` when configured,
+with RFC 8058's ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` when it
+holds an https URL (a mail client's unsubscribe button then POSTs to it, no
+mailbox needed; the receiving providers honour it on DKIM-signed mail, which
+is the relaying server's part); ``Reply-To`` when one is configured.
 """
 
 from __future__ import annotations
@@ -28,14 +35,28 @@ def build_message(rendered: Rendered, email: EmailConfig | None) -> EmailMessage
     msg["From"] = sender
     if email is not None:
         msg["To"] = sender if email.bcc else ", ".join(email.to)
-        if email.list_unsubscribe:
-            msg["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        for name, value in list_headers(email).items():
+            msg[name] = value
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"  # Exchange/Outlook heed this, not Auto-Submitted, for out-of-office
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     return msg
+
+
+def list_headers(email: EmailConfig) -> dict[str, str]:
+    """``List-Unsubscribe`` (+ RFC 8058's one-click ``List-Unsubscribe-Post`` for an https URL) and ``Reply-To``."""
+    headers: dict[str, str] = {}
+    unsubscribe = (email.list_unsubscribe or "").strip()
+    if unsubscribe:
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        if unsubscribe.lower().startswith("https://"):  # one-click is for https only (RFC 8058 §3.1)
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if email.reply_to and email.reply_to.strip():
+        headers["Reply-To"] = email.reply_to.strip()
+    return headers
 
 
 def send(message: EmailMessage, email: EmailConfig, password: str | None = None) -> None:

@@ -14,6 +14,22 @@ Who carries each story comes first: its outlets grouped by media bloc ("Chinese 
 Xinhua, CGTN · Western media: Reuters"), with "So far only in …" when one bloc carries it all.
 The header says what the window means (arrivals since its start) and the span of publication
 dates the stories show; the footer names the config file the run used.
+
+A size budget: Gmail clips an HTML part past ~102 KB behind "[Message clipped]", hiding the footer,
+the source health and the unsubscribe link. So the email holds the written-up stories, then as many
+of the next stories by title as fit (``Budget``: 90 KB of HTML after inlining, 60 KB of text), then
+one line "and 2,311 more stories in this window" linking to the archived page, which keeps the whole
+digest (``Rendered.page``). Each part is fitted on its own, by rendering it again (a binary search on
+how many titles it lists): sizes are measured on what is sent, the inlined HTML.
+
+Phones and dark mode: the page is one fluid column (600 px at most), text 14 px or more, links that
+stand alone (headlines, the list of titles) at least 44 px high. The dark palette sits in an
+``@media (prefers-color-scheme: dark)`` block that inlining keeps in ``<style>`` (``keep_at_rules``)
+with ``!important`` over the inlined light colours; clients that ignore the query and invert colours
+themselves get a light palette of flat colours and no images, which inverts legibly.
+
+The archive keeps each digest whole (HTML, text, the message), a manifest, ``index.html`` and
+``feed.xml``: an Atom feed of the digests, each entry its subject, date, page and first headlines.
 """
 
 from __future__ import annotations
@@ -23,7 +39,10 @@ import json
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,11 +62,61 @@ REPO_TEMPLATES = Path(__file__).parent.parent / "templates"  # in a checkout
 MANIFEST = "digests.json"
 
 
+KB = 1000  # sizes are told in kilobytes of 1000 bytes, of the UTF-8 text as sent
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How big each part of the email may be, in bytes, and how many reports a written-up story lists in it.
+
+    90 KB of HTML leaves room under Gmail's ~102 KB clip for the MIME headers and a client's own markup;
+    60 KB of text is a long read in a terminal already.
+    """
+
+    html: int = 90 * KB
+    text: int = 60 * KB
+    coverage: int = 4  # the summary quotes up to three of them already, and the bloc line names every outlet
+
+
+EMAIL = Budget()
+
+
 @dataclass(frozen=True)
 class Rendered:
+    """The email's two parts and subject; ``page``/``page_text`` are the whole digest, for the archive.
+
+    ``hidden``: stories the HTML part leaves to the archived page; ``hidden_text``: the text part's.
+    The page is the email itself when the email fits its budget (then it is left empty here).
+    """
+
     html: str
     text: str
     subject: str
+    page: str = ""
+    page_text: str = ""
+    hidden: int = 0
+    hidden_text: int = 0
+
+    @property
+    def archive_html(self) -> str:
+        return self.page or self.html
+
+    @property
+    def archive_text(self) -> str:
+        return self.page_text or self.text
+
+
+def size_line(rendered: Rendered) -> str:
+    """ "message size: HTML 88.4 KB, text 41.0 KB (budget 90 KB / 60 KB); stories only on the archived page: …"
+
+    For the run log: the parts as sent (the HTML inlined), in KB of 1000 bytes.
+    """
+    html, text = (_size(part) / KB for part in (rendered.html, rendered.text))
+    line = f"message size: HTML {html:.1f} KB, text {text:.1f} KB"
+    line += f" (budget {EMAIL.html // KB} KB / {EMAIL.text // KB} KB)"
+    if rendered.hidden or rendered.hidden_text:
+        line += f"; stories only on the archived page: {rendered.hidden:,} (HTML), {rendered.hidden_text:,} (text)"
+    return line
 
 
 def templates_dir() -> Path:
@@ -96,7 +165,7 @@ ENGLISH = "en"  # the digest's own language: its texts get no mark
 class Languages:
     """The language of each article and quoted sentence shown, detected once per article.
 
-    An article that carries its language (``language``, set at ingest) is taken at
+    An article that carries its language (``lang``, set at cleaning) is taken at
     its word; otherwise it is detected here from its title and text, as relevance did.
     A sentence has its article's language; one whose article is not at hand, its own.
     """
@@ -114,8 +183,7 @@ class Languages:
             return self.of(article) if article is not None else detect_language("", item.text)
         lang = self.by_id.get(item.id)
         if lang is None:
-            known = getattr(item, "language", None)
-            lang = known if isinstance(known, str) and known else detect_language(item.title, item.text)
+            lang = item.lang or detect_language(item.title, item.text)
             self.by_id[item.id] = lang
         return lang
 
@@ -139,10 +207,11 @@ def _columns(text: str) -> int:
 
 
 @jinja2.pass_environment
-def _wordwrap(environment: jinja2.Environment, s: str, width: int = 79, break_long_words: bool = True,
+def _wordwrap(environment: jinja2.Environment, s: str, width: int = 79, break_long_words: bool = False,
               wrapstring: str | None = None, break_on_hyphens: bool = False) -> str:
     """Jinja's ``wordwrap`` by display width: text with no wide character wraps as Jinja's does, except
-    that a hyphenated name ("sample-inbox", "Russia-China", a URL) is never split at its hyphen.
+    that a hyphenated name ("sample-inbox", "Russia-China", a URL) is never split at its hyphen, nor a
+    word longer than the line (a path, a URL) anywhere: it sticks out rather than break where it can't be read.
 
     Chinese has no spaces, so a line may break between any two Han characters,
     but never before a closing mark (，。」) nor after an opening one (「《). A
@@ -196,17 +265,131 @@ class Footnotes:
         return f" [{self.numbers.setdefault(url, len(self.numbers) + 1)}]"
 
 
-def render(digest: Digest, max_stories: int) -> Rendered:
-    """Render the HTML and text digests.
+def render(digest: Digest, max_stories: int, *, archive_url: str | None = None,
+           budget: Budget | None = EMAIL) -> Rendered:
+    """Render the HTML and text digests, each within ``budget`` (None: no limit), and the whole digest.
+
+    Args:
+        digest: What to render.
+        max_stories: How many stories are written up (the rest are listed by title).
+        archive_url: Where the archive is read (an https URL, or the archive folder's file URI): the
+            email's "and N more stories" line links to ``<archive_url>/<slug>.html``. None: a link
+            relative to the archive folder (right in the archived copy, not in a mail client).
+        budget: Bytes each part may take; over it, titles are left to the archived page.
 
     Raises:
         RenderError: a template is missing or fails.
     """
     languages = Languages(digest)
-    context: dict[str, Any] = {
+    link = archived_link(digest, archive_url)
+    whole = _Cut(written=max_stories, listed=len(digest.stories), coverage=None, unscored=True)
+    try:
+        html = _part("digest.html.j2", digest, whole, languages, link)
+        text = _part("digest.txt.j2", digest, whole, languages, link)
+        if budget is None or (_size(html) < budget.html and _size(text) < budget.text):
+            return Rendered(html=html, text=text, subject=subject(digest, max_stories))
+        cut_html, email_html = _fit("digest.html.j2", digest, max_stories, budget.coverage, budget.html,
+                                    languages, link, _size(html))
+        cut_text, email_text = _fit("digest.txt.j2", digest, max_stories, budget.coverage, budget.text,
+                                    languages, link, _size(text))
+    except (jinja2.TemplateError, css_inline.InlineError, OSError) as exc:
+        raise RenderError(f"cannot render digest: {exc}") from exc
+    return Rendered(html=email_html, text=email_text, subject=subject(digest, max_stories), page=html,
+                    page_text=text, hidden=cut_html.hidden(digest), hidden_text=cut_text.hidden(digest))
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """How much of the digest one rendering shows: ``written`` stories written up, then ``listed`` by title,
+    ``coverage`` reports under each (None: all), the unscored articles or only their count."""
+
+    written: int
+    listed: int
+    coverage: int | None
+    unscored: bool
+
+    def hidden(self, digest: Digest) -> int:
+        return max(0, len(digest.stories) - self.written - self.listed)
+
+
+def _size(part: str) -> int:
+    return len(part.encode("utf-8"))
+
+
+def _part(template: str, digest: Digest, cut: _Cut, languages: Languages, link: str) -> str:
+    """One part rendered (the HTML one inlined: what is sent)."""
+    out = _env().get_template(template).render(**_context(digest, cut, languages, link))
+    if not template.endswith(".html.j2"):
+        return out
+    # The kept <style> holds what inlining cannot express: the dark palette and the phone paddings.
+    return css_inline.inline(out, keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def _fit(template: str, digest: Digest, max_stories: int, coverage: int, limit: int, languages: Languages,
+         link: str, whole: int) -> tuple[_Cut, str]:
+    """The most of the digest one part can show under ``limit`` bytes: unscored articles go first, then titles
+    from the end of the list, then (a digest whose write-ups alone overflow) written-up stories from the end.
+
+    ``whole``: the size of the uncut part, for a first guess at how many titles fit.
+    """
+    probes: dict[_Cut, str] = {}
+
+    def size(cut: _Cut) -> int:
+        if cut not in probes:
+            probes[cut] = _part(template, digest, cut, languages, link)
+        return _size(probes[cut])
+
+    written = min(max_stories, len(digest.stories))
+    titles = len(digest.stories) - written
+    listed = _most(lambda n: size(_Cut(written, n, coverage, False)), titles, limit, whole)
+    cut = _Cut(written, listed, coverage, False)
+    if size(cut) >= limit:  # the write-ups alone overflow: keep the first ones that fit
+        cut = _Cut(_most(lambda n: size(_Cut(n, 0, coverage, False)), written, limit, whole), 0, coverage, False)
+    size(cut)
+    return cut, probes[cut]
+
+
+def _most(size: Callable[[int], int], count: int, limit: int, whole: int) -> int:
+    """The largest n in [0, count] with ``size(n) < limit`` (0 when none is), sizes growing with n.
+
+    Sizes grow about linearly (a title costs about the same as the next), so each guess extends the line
+    through the last two sizes measured (the first through ``size(0)`` and ``whole``, the size at ``count``);
+    a guess outside the bracket, or a sixth, halves it instead. A 10k-article window takes some five renderings.
+    """
+    low, last = 0, (0, size(0))
+    if last[1] >= limit:
+        return 0
+    high = count + 1  # never rendered: known to be too many
+    rate = max(1.0, (whole - last[1]) / max(1, count))
+    steps = 0
+    while high - low > 1:
+        guess = last[0] + int((limit - 1 - last[1]) / rate) if steps < 6 else -1
+        mid = guess if low < guess < high else (low + high) // 2
+        measured = size(mid)
+        if measured < limit:
+            low = mid
+        else:
+            high = mid
+        if mid != last[0]:
+            rate = max(1.0, (measured - last[1]) / (mid - last[0]))
+        last = (mid, measured)
+        steps += 1
+    return low
+
+
+def _context(digest: Digest, cut: _Cut, languages: Languages, link: str) -> dict[str, Any]:
+    cut = replace(cut, written=min(cut.written, len(digest.stories)))
+    listed = digest.stories[cut.written:cut.written + cut.listed]
+    return {
         "digest": digest,
-        "stories": digest.stories[:max_stories],
-        "more": digest.stories[max_stories:],
+        "stories": digest.stories[:cut.written],
+        "more": listed,
+        "more_total": len(digest.stories) - cut.written,
+        "hidden": cut.hidden(digest),
+        "coverage": (lambda story: story.articles if cut.coverage is None else story.articles[:cut.coverage]),
+        "unscored": digest.unscored if cut.unscored else (),
+        "unscored_hidden": 0 if cut.unscored else len(digest.unscored),
+        "archived": link,
         "link": story_link,
         "health_summary": health_summary(digest.health) if digest.health else "",
         "notes": Footnotes(),
@@ -219,14 +402,32 @@ def render(digest: Digest, max_stories: int) -> Rendered:
         "why": why,
         "window_line": window_line(digest),
     }
-    try:
-        env = _env()
-        html = env.get_template("digest.html.j2").render(**context)
-        text = env.get_template("digest.txt.j2").render(**context)
-        html = css_inline.inline(html)
-    except (jinja2.TemplateError, css_inline.InlineError, OSError) as exc:
-        raise RenderError(f"cannot render digest: {exc}") from exc
-    return Rendered(html=html, text=text, subject=subject(digest, max_stories))
+
+
+def archived_link(digest: Digest, archive_url: str | None) -> str:
+    """The archived page of ``digest``: under ``archive_url`` when given, else beside the archived copy."""
+    name = f"{digest.slug}.html"
+    return f"{archive_url.rstrip('/')}/{name}" if archive_url else name
+
+
+def story_listing(digest: Digest, max_stories: int, limit: int = EMAIL.text, archived: str | None = None) -> list[str]:
+    """The stories as numbered Markdown lines for the run's artifact, capped like the email.
+
+    Every written-up story, then the next by title while the lines stay under ``limit`` bytes, then
+    "and N more stories in this window" pointing at the archived page (``archived``, a path or URL).
+    """
+    lines: list[str] = []
+    used = 0
+    for i, s in enumerate(digest.stories, 1):
+        line = f"{i}. {s.lead.title} ({', '.join(s.sources)})"
+        used += _size(line) + 1
+        if i > max_stories and used >= limit:
+            rest = len(digest.stories) - i + 1
+            where = f": the archived page `{archived}` lists them all" if archived else ""
+            lines.append(f"\nand {rest:,} more {'story' if rest == 1 else 'stories'} in this window{where}")
+            break
+        lines.append(line)
+    return lines
 
 
 def blocs(story: Story) -> tuple[BlocGroup, ...]:
@@ -286,7 +487,8 @@ def story_link(story: Story) -> str | None:
 
 
 def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | None = None) -> Path:
-    """Write ``<slug>.html``, ``<slug>.txt`` (and ``<slug>.eml``), update the manifest and ``index.html``.
+    """Write ``<slug>.html``, ``<slug>.txt`` (and ``<slug>.eml``), update the manifest, ``index.html`` and
+    ``feed.xml`` (an Atom feed of the digests, so a feed reader can follow them).
 
     Returns the HTML file's path. Files are written whole (temp file + rename).
 
@@ -296,8 +498,8 @@ def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | 
     try:
         archive_dir.mkdir(parents=True, exist_ok=True)
         html_path = archive_dir / f"{digest.slug}.html"
-        _write(html_path, rendered.html)
-        _write(archive_dir / f"{digest.slug}.txt", rendered.text)
+        _write(html_path, rendered.archive_html)  # the whole digest: the email may stop short of it
+        _write(archive_dir / f"{digest.slug}.txt", rendered.archive_text)
         if eml is not None:
             _write_bytes(archive_dir / f"{digest.slug}.eml", eml)
         entries = [e for e in _read_manifest(archive_dir) if e["slug"] != digest.slug]
@@ -305,14 +507,71 @@ def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | 
             "slug": digest.slug, "title": digest.title, "subject": rendered.subject,
             "window_start": digest.window_start.isoformat(), "window_end": digest.window_end.isoformat(),
             "stories": len(digest.stories), "articles": digest.relevant, "kind": digest.kind,
+            "created": digest.created.isoformat(), "headlines": [s.lead.title for s in digest.stories[:FEED_TITLES]],
         })
         entries.sort(key=lambda e: e["window_end"], reverse=True)
         _write(archive_dir / MANIFEST, json.dumps(entries, indent=1, ensure_ascii=False))
         index = _env().get_template("index.html.j2").render(entries=entries)
         _write(archive_dir / "index.html", css_inline.inline(index))
+        _write_bytes(archive_dir / FEED, atom_feed(entries, digest.title))
     except (OSError, jinja2.TemplateError, css_inline.InlineError) as exc:
         raise RenderError(f"cannot write archive in {archive_dir}: {exc}") from exc
     return html_path
+
+
+FEED = "feed.xml"
+FEED_TITLES = 10  # headlines an entry of the feed names (the manifest keeps them): its summary
+_ATOM = "http://www.w3.org/2005/Atom"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML 1.0 document may hold these
+
+
+def atom_feed(entries: list[dict[str, Any]], title: str) -> bytes:
+    """The archive's digests as an Atom feed (RFC 4287), newest first: each digest's subject, window end,
+    archived page and a summary naming its first stories.
+
+    Links are relative to the feed (``<slug>.html`` beside ``feed.xml``): a reader resolves them against
+    wherever the archive is served. Ids are UUIDs made from each slug, so they stay the same when rewritten.
+    """
+    def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{_ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = _NOT_XML.sub("", text)
+        return el
+
+    ET.register_namespace("", _ATOM)
+    feed = ET.Element(f"{{{_ATOM}}}feed")
+    add(feed, "title", title)
+    add(feed, "id", uuid.uuid5(uuid.NAMESPACE_URL, f"briefing-archive:{title}").urn)
+    stamps = [str(e.get("created") or e["window_end"]) for e in entries]  # all UTC: their text sorts as their time
+    add(feed, "updated", max(stamps, default="1970-01-01T00:00:00+00:00"))
+    add(feed, "link", rel="self", href=FEED, type="application/atom+xml")
+    add(feed, "link", rel="alternate", href="index.html", type="text/html")
+    add(add(feed, "author"), "name", "Briefing")
+    add(feed, "generator", "Briefing")
+    for e in entries:
+        entry = add(feed, "entry")
+        add(entry, "title", str(e["subject"]))
+        add(entry, "id", uuid.uuid5(uuid.NAMESPACE_URL, f"briefing-digest:{e['slug']}").urn)
+        add(entry, "updated", str(e.get("created") or e["window_end"]))
+        add(entry, "published", str(e.get("created") or e["window_end"]))
+        add(entry, "link", rel="alternate", href=f"{e['slug']}.html", type="text/html")
+        add(entry, "link", rel="alternate", href=f"{e['slug']}.txt", type="text/plain")
+        add(entry, "summary", _feed_summary(e), type="text")
+    ET.indent(feed)
+    xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return xml + b"\n"
+
+
+def _feed_summary(entry: dict[str, Any]) -> str:
+    """ "7 stories from 11 articles on topic (window …): Title; Title; … and 4 more." """
+    stories, headlines = int(entry.get("stories", 0)), list(entry.get("headlines", []))
+    line = (f"{stories:,} {'story' if stories == 1 else 'stories'} from {int(entry.get('articles', 0)):,} articles "
+            f"on topic, {entry['window_start'][:16].replace('T', ' ')} – {entry['window_end'][:16].replace('T', ' ')}"
+            " UTC")
+    if headlines:
+        line += ": " + "; ".join(headlines)
+        line += f"; and {stories - len(headlines):,} more." if stories > len(headlines) else "."
+    return line
 
 
 def _read_manifest(archive_dir: Path) -> list[dict[str, Any]]:

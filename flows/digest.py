@@ -232,8 +232,13 @@ def _whole(value: T) -> T:
 
 
 @task(cache_policy=PER_RUN_DIGEST)
-def render_digest(digest: Digest, max_stories: int) -> render.Rendered:
-    return render.render(digest, max_stories)
+def render_digest(digest: Digest, max_stories: int, archive_url: str | None = None) -> render.Rendered:
+    return render.render(digest, max_stories, archive_url=archive_url)
+
+
+def _archive_url(config: Config) -> str:
+    """Where the email's "and N more stories" line points: the public archive when configured, else its folder."""
+    return config.digest.archive_url or config.archive_dir.resolve().as_uri()
 
 
 @task(cache_policy=PER_RUN_DIGEST)
@@ -298,13 +303,14 @@ def _send(eml: bytes, config: Config) -> None:
                              retry_delay_seconds=config.email.retry_delay_seconds)(eml, config)
 
 
-def _artifact(result: DigestResult, digest: Digest | None) -> None:
+def _artifact(result: DigestResult, digest: Digest | None, max_stories: int) -> None:
     lines = [f"# Digest: {result.status}", "",
              f"Window {result.window.start.isoformat()} – {result.window.end.isoformat()}", ""]
     if digest is not None:
         lines += ["| stories | relevant | new articles | duplicates merged |", "|---|---|---|---|",
                   f"| {len(digest.stories)} | {digest.relevant} | {digest.considered} | {digest.duplicates} |", ""]
-        lines += [f"{i}. {s.lead.title} ({', '.join(s.sources)})" for i, s in enumerate(digest.stories, 1)]
+        # Capped like the email: the written-up stories, titles up to the budget, then how many more.
+        lines += render.story_listing(digest, max_stories, archived=str(result.path) if result.path else None)
         lines += ["", "## Sources", "", health_markdown(list(digest.health))]
     if result.path:
         lines += ["", f"Archived at `{result.path}`"]
@@ -348,12 +354,13 @@ def _digest(config: Config, kind: RunKind, since: datetime | None, until: dateti
     steps = plan_delivery(kind, window, has_stories=bool(digest.stories), send_empty=config.digest.send_empty,
                           delivered_as=delivered_as(config, window), email=config.email is not None,
                           send=send, config_path=str(config.path))
-    text = render_digest(_whole(digest), config.digest.max_stories).text if steps.render_text else None
+    text = (render_digest(_whole(digest), config.digest.max_stories, _archive_url(config)).text
+            if steps.render_text else None)
     path, digest_id = _deliver(config, window, digest, steps)
     result = DigestResult(steps.status, window, path=path, text=text, digest_id=digest_id,
                           stories=len(digest.stories) if steps.made else 0,
                           articles=digest.relevant if steps.made else digest.considered)
-    _artifact(result, digest)
+    _artifact(result, digest, config.digest.max_stories)
     return result
 
 
@@ -370,7 +377,7 @@ def _deliver(config: Config, window: Window, digest: Digest, steps: DeliveryPlan
             _send(message, config)
         except Exception:
             if steps.report_undelivered:
-                _undelivered(window, digest, path, digest_id)
+                _undelivered(window, digest, path, digest_id, config.digest.max_stories)
             raise
     if steps.mark_delivered:
         mark_delivered(config, digest_id)
@@ -379,11 +386,11 @@ def _deliver(config: Config, window: Window, digest: Digest, steps: DeliveryPlan
     return path, digest_id
 
 
-def _undelivered(window: Window, digest: Digest, path: Path, digest_id: int) -> None:
+def _undelivered(window: Window, digest: Digest, path: Path, digest_id: int, max_stories: int) -> None:
     get_run_logger().error("digest #%d archived at %s but not delivered; the next run covers this window again",
                            digest_id, path)
     _artifact(DigestResult("undelivered", window, path=path, stories=len(digest.stories),
-                           articles=digest.relevant, digest_id=digest_id), digest)
+                           articles=digest.relevant, digest_id=digest_id), digest, max_stories)
 
 
 def _say(line: str | None) -> None:
@@ -394,7 +401,8 @@ def _say(line: str | None) -> None:
 def _publish(config: Config, digest: Digest) -> tuple[bytes, Path]:
     """Render the digest, build its message and archive both; returns the message and the HTML's path."""
     report("render", 0, 1)
-    rendered = render_digest(_whole(digest), config.digest.max_stories)
+    rendered = render_digest(_whole(digest), config.digest.max_stories, _archive_url(config))
+    get_run_logger().info("%s", render.size_line(rendered))  # the parts as sent: HTML inlined, KB of each
     message = make_message(_whole(rendered), config.email)
     path = archive_digest(_whole(digest), _whole(rendered), config.archive_dir, message)
     report("render", 1, 1)

@@ -1,4 +1,13 @@
-"""The archived HTML digest in a real browser: 600 px wide, no horizontal overflow, nothing fetched.
+"""The HTML digest in a real browser: at 600 px, and on phones (320, 375, 414 px) in light and dark.
+
+At 600 px: no horizontal overflow, nothing fetched, no tofu. At every width in both colour schemes
+(Playwright's ``color_scheme``, which is DevTools' ``Emulation.setEmulatedMedia`` for
+``prefers-color-scheme``; the test checks ``matchMedia`` agrees, so an emulation that did not take
+fails): no horizontal scroll (``scrollWidth`` within ``innerWidth``), no text under 14 px, every link
+outside a sentence (a headline, a listed title, "and N more stories") at least 44 px high, and every
+text's colour against its background at WCAG's 4.5:1 or more; in dark, the page's background dark.
+The page loaded is the email's HTML part (what a phone shows), including a 10k-article window's,
+whose list of titles and "and N more stories in this window" line are tap targets too.
 
 Drives Debian's ``chromium`` (not a Playwright-downloaded build) through
 Playwright. The digest is built the way a run builds it, minus Prefect and the
@@ -20,7 +29,8 @@ fontconfig only; ``make chromium`` installs fonts-wqy-microhei when
 ``fc-list :lang=zh`` is empty.
 
 ``python tests/test_browser.py docs/digest-sample.png`` regenerates the
-screenshot shown in the docs.
+screenshot shown in the docs, and beside it ``digest-<width>-<scheme>.png``: the top of the sample
+digest at each phone width and 600 px, light and dark.
 """
 
 from __future__ import annotations
@@ -33,12 +43,16 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import INBOX, ROOT, SEEDS, TOPIC
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
 WIDTH = 600
+WIDTHS = (320, 375, 414, 600)
+SCHEMES = ("light", "dark")
+SHOT_HEIGHT = 640  # the top of the page: masthead and first story, a small PNG
 
 CHROMIUM = shutil.which("chromium")
 if __name__ != "__main__":
@@ -88,6 +102,57 @@ OVERFLOWING = """(width) => {
     }
   }
   return out;
+}"""
+
+
+# Per width and scheme, what a phone reader would trip over: text under 14 px; a link under 44 px high (every
+# link but those inside the sentences of a summary or a coverage line: a headline, a listed title, "and N
+# more"); text under 4.5:1 contrast with the background it sits on (WCAG AA); and the scheme shown.
+PHONE_CHECKS = """() => {
+  const rgba = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) return c;
+    }
+    return matchMedia('(prefers-color-scheme: dark)').matches ? {r: 18, g: 18, b: 18} : {r: 255, g: 255, b: 255};
+  };
+  const describe = (el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+    + ' "' + el.textContent.trim().slice(0, 40) + '"';
+  const small = [], low = [], taps = [], tapped = [];
+  let contrast = Infinity;
+  for (const el of document.body.querySelectorAll('*')) {
+    if (!el.getClientRects().length) continue;  // not shown (the preheader)
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(el);
+    if (own) {
+      if (parseFloat(style.fontSize) < 14) small.push(`${describe(el)} ${style.fontSize}`);
+      const fg = rgba(style.color), bg = background(el);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      contrast = Math.min(contrast, ratio);
+      if (ratio < 4.5) low.push(`${describe(el)} ${style.color} on ${bg.r},${bg.g},${bg.b}: ${ratio.toFixed(2)}`);
+    }
+    if (el.tagName === 'A') {
+      if (el.closest('.summary, .coverage')) continue;  // a link inside a sentence is not a tap target (WCAG 2.5.8)
+      const h = el.getBoundingClientRect().height;
+      tapped.push(h);
+      if (h < 44) taps.push(`${describe(el)} ${h.toFixed(1)} px high`);
+    }
+  }
+  return {small, low, taps, tapped: tapped.length, contrast,
+          dark: matchMedia('(prefers-color-scheme: dark)').matches,
+          page: lum(background(document.querySelector('td.story') || document.body)),
+          widths: [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]};
 }"""
 
 
@@ -173,6 +238,20 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+def email_html(out_dir: Path, digest: Digest, max_stories: int = 15) -> Path:
+    """The email's HTML part as a file (for a big window it is shorter than the archived page)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "email.html"
+    path.write_text(render(digest, max_stories, archive_url="https://briefing.example.org/digests").html,
+                    encoding="utf-8")
+    return path
+
+
+def sample_email(out_dir: Path, max_stories: int = DigestConfig().max_stories) -> Path:
+    """The sample inbox's email, built as a run builds it (the archived page is the email: it fits)."""
+    return archive_digest(INBOX, "sample-inbox", out_dir, max_stories)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
@@ -230,10 +309,60 @@ def test_digest_fits_600px_and_loads_nothing(browser: Browser, digest_html: Path
     assert width == WIDTH and height > 0
 
 
-def main(out: Path) -> None:
-    """Write the full-page 600 px screenshot of the sample inbox's digest to ``out``.
+@pytest.fixture(scope="module", params=["inbox", "three-languages", "ten-thousand"])
+def phone_page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp(request.param)
+    if request.param == "inbox":
+        return sample_email(out)
+    if request.param == "three-languages":
+        return archive_three_languages(out)
+    from test_render import ten_thousand_article_digest  # the generated 10k-article window
 
-    Five full stories (the fifth the Bishkek meeting in English, Russian and Chinese) keep the PNG near 400 KB
+    return email_html(out, ten_thousand_article_digest())
+
+
+def phone_checks(browser: Browser, url: str, width: int, scheme: str, shot: Path | None = None) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": width, "height": SHOT_HEIGHT}, device_scale_factor=1,
+                                  color_scheme=scheme)  # type: ignore[arg-type]
+    context.route(re.compile(r"^(https?|wss?|ftp)://"), lambda route: route.abort())
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        found: dict[str, Any] = page.evaluate(PHONE_CHECKS)
+        if shot is not None:
+            page.screenshot(path=str(shot))
+    finally:
+        context.close()
+    return found
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_phone_widths_in_both_colour_schemes(browser: Browser, phone_page: Path, width: int, scheme: str,
+                                            tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """No sideways scroll, text 14 px or more, standalone links 44 px high, legible contrast; dark is dark."""
+    shot = tmp_path / f"digest-{width}-{scheme}.png"
+    found = phone_checks(browser, phone_page.as_uri(), width, scheme, shot)
+    assert found["dark"] == (scheme == "dark"), "the colour scheme was not emulated"
+    scroll, body, inner = found["widths"]
+    assert inner == width and scroll <= inner and body <= inner, f"horizontal scroll: {found['widths']}"
+    assert not found["small"], "text under 14 px:\n" + "\n".join(found["small"][:20])
+    if request.node.callspec.params["phone_page"] == "ten-thousand":  # the sample's files are no http links
+        assert found["tapped"] > 20, f"only {found['tapped']} standalone links checked"
+    assert not found["taps"], "tap targets under 44 px:\n" + "\n".join(found["taps"][:20])
+    assert not found["low"], "contrast under 4.5:1:\n" + "\n".join(found["low"][:20])
+    if scheme == "dark":
+        assert found["page"] < 0.05, f"the dark palette did not apply (story background luminance {found['page']})"
+    else:
+        assert found["page"] > 0.8
+    assert png_size(shot) == (width, SHOT_HEIGHT)
+
+
+def main(out: Path) -> None:
+    """Write the full-page 600 px screenshot of the sample inbox's digest to ``out``, and beside it the top of
+    the sample's email at each width in each colour scheme (``digest-<width>-<scheme>.png``, 60–120 KB each).
+
+    Five full stories (the first the Bishkek meeting in English, Russian and Chinese) keep the PNG near 550 KB
     and show the "Also in this window" list too.
     """
     import tempfile
@@ -244,8 +373,14 @@ def main(out: Path) -> None:
         page = b.new_page(viewport={"width": WIDTH, "height": 900}, device_scale_factor=1)
         page.goto(html.as_uri(), wait_until="load")
         page.screenshot(path=str(out), full_page=True)
+        print(out, png_size(out))
+        sample = sample_email(Path(tmp) / "phones")
+        for width in WIDTHS:
+            for scheme in SCHEMES:
+                shot = out.parent / f"digest-{width}-{scheme}.png"
+                phone_checks(b, sample.as_uri(), width, scheme, shot)
+                print(shot, png_size(shot), f"{shot.stat().st_size / 1000:.0f} KB")
         b.close()
-    print(out, png_size(out))
 
 
 if __name__ == "__main__":

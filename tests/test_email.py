@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -41,8 +43,14 @@ def test_one_message_with_both_parts_and_headers(tmp_path: Path, smtp_server) ->
     assert msg["Subject"].startswith("Russia–China Relations Digest — ") and msg["Subject"].endswith(
         f"· {result.stories} stories")
     assert msg["Date"] and msg["Message-ID"] and msg["List-Unsubscribe"] == "<mailto:unsub@example.org>"
+    assert msg["List-Unsubscribe-Post"] is None, "one-click is for an https address only"
+    assert msg["Auto-Submitted"] == "auto-generated" and msg["Reply-To"] is None
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    text = msg.get_body(("plain",)).get_content()
+    assert max(len(line) for line in text.splitlines() if not UNBREAKABLE.fullmatch(line.strip())) <= 72
+    html = msg.get_body(("html",)).get_content()
+    assert '<meta name="color-scheme" content="light dark">' in html and "prefers-color-scheme: dark" in html
     eml = result.path.with_suffix(".eml")
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["Message-ID"] == msg["Message-ID"]
 
@@ -73,6 +81,44 @@ def test_same_window_is_not_sent_twice(tmp_path: Path, smtp_server) -> None:
     assert resend_flow(config, first.digest_id).status == "delivered"
     assert len(inbox.messages) == 3
     assert inbox.messages[0][1]["Message-ID"] == inbox.messages[2][1]["Message-ID"], "the same message again"
+
+
+UNBREAKABLE = re.compile(r"(\[\d+\] )?\S+")  # one word alone on its line (a URL, the config's path): never split
+
+
+def test_one_click_unsubscribe_and_reply_to_reach_the_server(smtp_server) -> None:
+    """An https List-Unsubscribe gets RFC 8058's one-click header; a configured Reply-To is sent as given."""
+    from briefing import deliver
+    from briefing.config import EmailConfig
+    from briefing.render import Rendered
+
+    inbox, port = smtp_server()
+    email = EmailConfig(sender="briefing@example.org", to=["analyst@example.org"], smtp_host="127.0.0.1",
+                        smtp_port=port, timeout_seconds=5, list_unsubscribe="https://briefing.example.org/u/abc")
+    email = email.model_copy(update={"reply_to": "desk@example.org"})
+    deliver.send(deliver.build_message(Rendered("<p>hi</p>", "hi", "Subject"), email), email)
+    plain = email.model_copy(update={"list_unsubscribe": "mailto:unsub@example.org", "reply_to": None})
+    deliver.send(deliver.build_message(Rendered("<p>hi</p>", "hi", "Subject"), plain), plain)
+    [(_, one_click), (_, mailto)] = inbox.messages
+    assert one_click["List-Unsubscribe"] == "<https://briefing.example.org/u/abc>"
+    assert one_click["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert one_click["Reply-To"] == "desk@example.org" and one_click["Auto-Submitted"] == "auto-generated"
+    assert mailto["List-Unsubscribe"] == "<mailto:unsub@example.org>" and mailto["List-Unsubscribe-Post"] is None
+    assert mailto["Reply-To"] is None and mailto["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_run_logs_the_message_size(tmp_path: Path, smtp_server, caplog) -> None:
+    """The digest run's log says how big each part of the message is, as sent."""
+    from flows.briefing import briefing_flow
+
+    _, port = smtp_server()
+    with caplog.at_level(logging.INFO):
+        result = briefing_flow(config_file(tmp_path, port))
+    assert result.status == "delivered"
+    html = result.path.read_bytes()  # the sample digest fits: the archived page is the email's HTML
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("message size: ")]
+    assert re.match(r"message size: HTML (\d+\.\d) KB, text (\d+\.\d) KB \(budget 90 KB / 60 KB\)$", line), line
+    assert f"HTML {len(html) / 1000:.1f} KB" in line
 
 
 class FlakyInbox(Inbox):

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from html import escape
 
+import lxml.html
+import pytest
 from conftest import TOPIC, make_article
 
 from briefing.config import DigestConfig
 from briefing.digest import Window, build_digest, story_rank
 from briefing.relevance import load_topic
-from briefing.render import archive, bloc_line, one_bloc_note, render, why, window_line
-from briefing.types import Article, Digest, Evidence, Relevance, Sentence, Story
+from briefing.render import (
+    Rendered,
+    archive,
+    bloc_line,
+    one_bloc_note,
+    render,
+    size_line,
+    story_listing,
+    why,
+    window_line,
+)
+from briefing.types import Article, Digest, Evidence, Relevance, Sentence, SourceHealth, Story
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
 SEEN = NOW - timedelta(hours=1)
@@ -260,3 +274,203 @@ def test_the_configs_own_outlets_rank_the_stories() -> None:
                       Outlet(name="Harbin Evening", country="CN", bloc="Chinese state media")), bundled.blocs)
     assert story_rank(known, rel) < story_rank(local, rel)  # unknown: both "Other", one bloc against one
     assert story_rank(local, rel, extra) < story_rank(known, rel, extra)  # two blocs beat one
+
+
+# --- the email at real volume: a size budget (issue 23) ------------------------
+
+OUTLETS = ("TASS", "Xinhua", "Reuters", "RIA Novosti", "Global Times", "Meduza", "Caixin", "Kommersant",
+           "South China Morning Post", "Nikkei Asia", "Interfax", "CGTN", "Izvestia", "Bloomberg")
+EN_WORDS = ("gas pipeline talks summit trade yuan rouble sanctions border bridge grain timber Arctic shipping drills "
+            "navy satellite bank energy oil deal visit ministers Harbin Vladivostok Amur Kazan Shanghai customs "
+            "railway freight exports imports payment settlement corridor delegation treaty forum").split()
+RU_WORDS = "переговоры газ торговля саммит граница мост зерно нефть банк делегация соглашение".split()
+ZH_WORDS = "会谈 天然气 贸易 峰会 边境 大桥 粮食 能源 银行 代表团 协议 口岸".split()
+
+
+def ten_thousand_article_digest(seed: int = 23, written: int = 15) -> Digest:
+    """A window of 10,000 generated articles grouped into ~2,800 stories (built directly, no grouping run):
+    the first ``written`` are written up (three quotes, key phrases); English, Russian and Chinese titles
+    (multi-byte text counts in the budget); 200 articles the topic could not score; 56 sources."""
+    rng = random.Random(seed)
+    articles: list[Article] = []
+    for i in range(10_000):
+        lang = rng.choices(("en", "ru", "zh"), (8, 1, 1))[0]
+        words = {"en": EN_WORDS, "ru": RU_WORDS, "zh": ZH_WORDS}[lang]
+        n = rng.randint(7, 14) if lang != "zh" else rng.randint(5, 9)
+        title = ("" if lang == "zh" else " ").join(rng.choice(words) for _ in range(n)).capitalize()
+        if lang == "en":
+            title = "Russia and China: " + title
+        outlet = rng.choice(OUTLETS)
+        text = f"{title}. Officials in Moscow and Beijing said the {rng.choice(EN_WORDS)} plan was agreed."
+        article = make_article(text, f"feed-{i % 56:02d}", title=title, first_seen=SEEN,
+                               location=f"https://news-{i % 56:02d}.example/2026/11/{i:05d}-"
+                                        f"{'-'.join(title.lower().split()[:6])}",
+                               published=SEEN - timedelta(minutes=i))
+        articles.append(replace(article, outlet=outlet))
+    unscored, scored = articles[:200], articles[200:]
+    stories: list[Story] = []
+    at = 0
+    while at < len(scored):
+        size = rng.choice((1, 1, 2, 3, 4, 5, 6, 9))
+        members = tuple(scored[at:at + size])
+        at += size
+        rel = Relevance(0.9, True, (Evidence("Moscow", "russia", "sentence", 1.0),
+                                    Evidence("Beijing", "china", "sentence", 1.0)))
+        if len(stories) < written:
+            members = tuple(scored[at:at + 9]) + members  # the written-up stories are the big ones
+            at += 9
+            quotes = tuple(Sentence(a.text, a.id, a.outlet_name, a.location) for a in members[:3])
+            stories.append(Story(members[0], members, rel, summary=quotes, keyphrases=("gas", "Power of Siberia 2")))
+        else:
+            stories.append(Story(members[0], members, rel))
+    return Digest("Russia–China Relations Digest", NOW - timedelta(days=1), NOW, NOW, tuple(stories),
+                  considered=10_000, relevant=len(scored), duplicates=0,
+                  health=tuple(SourceHealth(f"feed-{i:02d}", "ok", items=200, new=180) for i in range(56)),
+                  unscored=tuple((a, "language fr") for a in unscored))
+
+
+HTML_BUDGET, TEXT_BUDGET = 90_000, 60_000  # bytes, as issue 23 asks: Gmail clips an HTML part past ~102 KB
+ARCHIVE_URL = "https://briefing.example.org/digests/"
+
+
+@pytest.fixture(scope="module")
+def big() -> tuple[Digest, Rendered]:
+    """The 10k-article window rendered once for the module (a rendering takes a few seconds)."""
+    digest = ten_thousand_article_digest()
+    return digest, render(digest, 15, archive_url=ARCHIVE_URL)
+
+
+def test_ten_thousand_article_window_fits_the_budget_and_the_archive_keeps_everything(big, tmp_path) -> None:
+    """Both parts under budget (as sent: the HTML inlined), every write-up whole, titles up to the budget, then
+    "and N more stories in this window" linking to the archived page, which lists every story."""
+    digest, rendered = big
+    assert len(digest.stories) > 2000
+    html, text = rendered.html, rendered.text
+    assert len(html.encode()) < HTML_BUDGET and len(text.encode()) < TEXT_BUDGET
+    assert len(html.encode()) > 0.9 * HTML_BUDGET and len(text.encode()) > 0.9 * TEXT_BUDGET, "titles fill the rest"
+    page = f"https://briefing.example.org/digests/{digest.slug}.html"
+    flat = " ".join(text.split())
+    for story in digest.stories[:15]:
+        assert escape(story.lead.title) in html and story.lead.title in flat
+        for quote in story.summary:
+            assert escape(quote.text) in html and " ".join(quote.text.split()) in flat
+    body = lxml.html.document_fromstring(html)
+    assert len(body.find_class("story")) == 15
+    listed = [el.text_content() for el in body.find_class("item")]
+    rest = [story.lead.title for story in digest.stories[15:]]
+    assert 10 < len(listed) < len(rest) and all(t.startswith(r) for t, r in zip(listed, rest)), "the next in order"
+    hidden = len(rest) - len(listed)
+    assert rendered.hidden == hidden
+    [more] = body.find_class("rest")[:1]
+    assert more.text_content().strip() == f"and {hidden:,} more stories in this window" and more.get("href") == page
+    assert f"Also in this window ({len(rest):,})" in html
+    assert f"and {rendered.hidden_text:,} more stories in this window: {page}" in flat
+    assert "Generated 26 Nov 2026 08:00 UTC by Briefing" in html, "the footer is not clipped"
+    assert "56 sources: 56 fetched" in html and "56 sources: 56 fetched" in text
+
+    archived = archive(digest, rendered, tmp_path)
+    whole = lxml.html.document_fromstring(archived.read_text(encoding="utf-8"))
+    titles = [el.xpath("string(./span[1])") for el in whole.find_class("item")]
+    assert titles[:len(rest)] == rest, "the archived page lists every story, in order"
+    assert not whole.find_class("rest"), "nothing is left out of the archived page"
+    whole_text = " ".join(archived.with_suffix(".txt").read_text(encoding="utf-8").split())
+    assert all(t in whole_text for t in rest)
+    assert (tmp_path / "index.html").read_text(encoding="utf-8").count(archived.name) == 1
+
+
+def test_a_digest_within_budget_is_the_whole_digest() -> None:
+    """Nothing is cut when it fits: the archived page is the email itself."""
+    d = three_language_digest()
+    rendered = render(d, 15)
+    assert rendered.page == "" and rendered.archive_html == rendered.html and rendered.hidden == 0
+    assert "more stories in this window" not in rendered.html + rendered.text
+
+
+def test_write_ups_that_overflow_alone_still_fit() -> None:
+    """A config asking for 60 write-ups: the email keeps the first that fit, the rest by title or on the page."""
+    digest = ten_thousand_article_digest(seed=5, written=60)
+    rendered = render(digest, 60)
+    assert len(rendered.html.encode()) < HTML_BUDGET and len(rendered.text.encode()) < TEXT_BUDGET
+    shown = lxml.html.document_fromstring(rendered.html).find_class("story")
+    assert 5 < len(shown) < 60
+    assert shown[0].text_content().strip().startswith(digest.stories[0].lead.title)
+    assert rendered.hidden > 0 and "Generated 26 Nov 2026" in rendered.html
+
+
+def test_a_written_up_story_lists_its_first_reports_when_the_email_is_cut() -> None:
+    big = ten_thousand_article_digest()
+    lead = big.stories[0]
+    many = replace(lead, articles=tuple(a for s in big.stories[:60] for a in s.articles))
+    rendered = render(replace(big, stories=(many, *big.stories[1:])), 15)
+    first = lxml.html.document_fromstring(rendered.html).find_class("story")[0].text_content()
+    assert f"and {len(many.articles) - 4:,} more reports on the archived page" in " ".join(first.split())
+    assert f"and {len(many.articles) - 4:,} more reports on the archived page" in rendered.text
+    assert many.articles[3].title in first and many.articles[4].title not in first
+
+
+def columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_the_text_part_reads_at_72_columns(big) -> None:
+    """Every line fits a 72-column terminal but for a word alone on its line, never split (a URL, a path)."""
+    for rendered in (big[1], render(three_language_digest(), 15)):
+        for text in (rendered.text, rendered.archive_text):
+            long = [line for line in text.splitlines() if columns(line) > 72
+                    and not re.fullmatch(r"(\[\d+\] )?\S+", line.strip())]
+            assert not long, long[:5]
+
+
+def test_size_line_and_artifact_listing(big) -> None:
+    """The run log's size line names each part in KB; the artifact's list is capped like the email."""
+    digest, rendered = big
+    line = size_line(rendered)
+    html_kb, text_kb = (float(x) for x in re.findall(r"(?:HTML|text) (\d+\.\d) KB", line))
+    assert html_kb == round(len(rendered.html.encode()) / 1000, 1) and text_kb < 60
+    assert f"{rendered.hidden:,} (HTML)" in line
+    lines = story_listing(digest, 15, archived="/srv/digests/x.html")
+    assert sum(len(x.encode()) + 1 for x in lines) < 61_000
+    assert lines[14].startswith("15. ") and re.fullmatch(
+        r"\nand [\d,]+ more stories in this window: the archived page `/srv/digests/x\.html` lists them all", lines[-1])
+    shown = len(lines) - 1
+    assert lines[-1].startswith(f"\nand {len(digest.stories) - shown:,} more")
+    small = story_listing(three_language_digest(), 15)
+    assert small == ["1. Lavrov and Wang Yi meet in Bishkek (wire, vestnik, dongfang)"]
+
+
+# --- the digest feed (issue 22): feed.xml beside index.html ---------------------
+
+def test_the_archive_keeps_an_atom_feed_of_every_digest(tmp_path) -> None:
+    """feedparser reads feed.xml back as valid Atom: one entry per digest, its subject, date, archived page and
+    a summary naming its stories; a rewritten digest is still one entry, under the same id."""
+    import feedparser
+
+    first = three_language_digest()
+    second = replace(one_story_digest(story_of(outlet_article("Xinhua on <the> talks & more.", "Xinhua")),
+                                      config_path=None), window_end=NOW + timedelta(days=1),
+                     created=NOW + timedelta(days=1), title='Digest "two" <b>\x0b')
+    for d in (first, second, first):  # the first archived again: replaced, not added
+        archive(d, render(d, 15), tmp_path)
+    raw = (tmp_path / "feed.xml").read_bytes()
+    feed = feedparser.parse(raw)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10" and len(feed.entries) == 2
+    by_link = {e.link: e for e in feed.entries}
+    assert set(by_link) == {f"{first.slug}.html", f"{second.slug}.html"}
+    one, two = by_link[f"{first.slug}.html"], by_link[f"{second.slug}.html"]
+    assert one.title == render(first, 15).subject and two.title.startswith('Digest "two" <b>')
+    assert "Lavrov and Wang Yi meet in Bishkek" in one.summary and one.summary.startswith("1 story")
+    assert one.updated_parsed[:4] == (2026, 11, 26, 8) and two.updated_parsed[:3] == (2026, 11, 27)
+    assert one.id != two.id and feed.feed.updated_parsed[:3] == (2026, 11, 27)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'type="application/atom+xml"' in index and 'href="feed.xml"' in index
+
+
+def test_the_feed_names_the_first_stories_of_a_big_digest(big, tmp_path) -> None:
+    import feedparser
+
+    digest, rendered = big
+    archive(digest, rendered, tmp_path)
+    [entry] = feedparser.parse((tmp_path / "feed.xml").read_bytes()).entries
+    assert digest.stories[9].lead.title in entry.summary and digest.stories[10].lead.title not in entry.summary
+    assert entry.summary.endswith(f"; and {len(digest.stories) - 10:,} more.")

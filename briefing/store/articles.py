@@ -89,7 +89,8 @@ class ArticlesMixin(StoreBase):
         gc.disable()
         try:
             with self._tx() as conn:
-                return [_from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:]) for row in conn.execute(query)]
+                return [_from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:])
+                        for row in conn.execute(query)]
         finally:
             if enabled:
                 gc.enable()
