@@ -346,9 +346,16 @@ def _is_masthead(text: str) -> bool:
     return len(parts) >= 2 and all(1 <= _size(p) <= 3 for p in parts)
 
 
+_PITCH_MAX_WORDS = 120  # the longest donation appeal in the tests' fixtures is ~70 words
+
+
 def _is_pitch(text: str) -> bool:
-    """A paragraph asking the reader for money or engagement on the outlet's behalf."""
-    if _QUOTED.search(text):
+    """A paragraph asking the reader for money or engagement on the outlet's behalf.
+
+    A pitch is a paragraph, not an article: a longer line (a page flattened to one line, its sign-up
+    box glued to the story) is never dropped whole for the pitch words in it.
+    """
+    if _QUOTED.search(text) or _size(text) > _PITCH_MAX_WORDS:
         return False
     lower = text.lower()
     if not _FIRST_PERSON.search(lower):

@@ -188,3 +188,17 @@ def test_short_figures_far_apart_are_not_a_poll() -> None:
     kept = "\n".join(cleaned.paragraphs)
     assert "95%" in kept and "40%" in kept, cleaned.dropped
     assert not [t for reason, t in cleaned.dropped if reason == "poll"]
+
+
+def test_a_page_flattened_to_one_line_is_not_dropped_whole_as_a_pitch() -> None:
+    """A scraper that joins a page into one line glues the sign-up box to the story: the story stays."""
+    story = ("Russian and Chinese officials met in Harbin on Tuesday to discuss a new timber and grain corridor "
+             "across the Amur river, and both delegations said the first trains would run before winter. ") * 4
+    line = ("Corridor talks in Harbin Sign up to our FREE daily email alerts Subscribe Thank you for subscribing "
+            "See our privacy notice Could not subscribe, try again later " + story +
+            "Support our independent journalism: we rely on readers like you.")
+    cleaned = clean_text(line)
+    assert "timber and grain corridor" in cleaned.text
+    pitch = ("Support our independent journalism. We rely on readers like you, not advertisers: "
+             "subscribe to our newsletter or make a donation to keep this website free.")
+    assert "journalism" not in clean_text(f"{story.strip()}\n\n{pitch}").text  # a pitch paragraph still goes
