@@ -656,7 +656,7 @@ def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, sa
               "the store does not keep relevance).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
 @click.option("--jsonl", "as_jsonl", is_flag=True,
-              help="JSON Lines: id, title, url, outlet, source, published, score, snippet.")
+              help="JSON Lines: id, title, url, outlet, source, published, score, snippet, revised.")
 @config_option
 def search(query: tuple[str, ...], since: datetime | None, until: datetime | None, sources: tuple[str, ...],
            outlets: tuple[str, ...], langs: tuple[str, ...], relevant: bool, limit: int, as_jsonl: bool,
@@ -665,8 +665,9 @@ def search(query: tuple[str, ...], since: datetime | None, until: datetime | Non
 
     Best first (BM25, then the latest). A Russian word outside quotes finds its
     inflections (Путин finds Путина); Chinese is found as written (普京). In the
-    snippet, matched words are marked [like this]. Quote the query, or put it
-    after --, when it starts an exclusion with "-".
+    snippet, matched words are marked [like this]. An article edited since it was
+    first seen shows its latest version, marked "revised". Quote the query, or
+    put it after --, when it starts an exclusion with "-".
 
     \b
     Examples:

@@ -8,7 +8,7 @@ shape of reader's Decider): ``run_kind`` and ``run_window`` say which digest a
 run makes; ``plan_delivery`` turns the composed digest and the ledger's answer
 into a ``DeliveryPlan`` of steps (publish, record, send, mark delivered, what
 to log), which the flow carries out in order. The few store calls a digest run
-makes are here as well, written against the store's protocols: ``read_window``,
+makes are here as well, written against the store's protocols: ``read_window``, ``read_revisions``,
 ``last_delivered_end``, ``delivered_overlap``, ``record_digest``; and
 ``archived_message`` reads back the message ``--resend`` sends.
 """
@@ -28,13 +28,13 @@ from briefing.language import detect_language
 from briefing.outlets import Registry, bundled_registry, coverage
 from briefing.relevance import Topic, score
 from briefing.summarize import keyphrases, summarize
-from briefing.types import Article, Digest, Relevance, SourceHealth, Story
+from briefing.types import Article, Digest, Relevance, Revision, SourceHealth, Story
 
 if TYPE_CHECKING:
     from briefing.store import ArticleStore, DigestRecord, LedgerStore, SourceStore
 
-    class WindowStore(ArticleStore, SourceStore, Protocol):
-        """What reading a window takes: its articles and the sources' health."""
+    class WindowStore(ArticleStore, SourceStore, LedgerStore, Protocol):
+        """What reading a window takes: its articles, the sources' health, the last delivered digest."""
 
 DigestKind = Literal["regular", "backfill"]  # the digest's kind: which articles, which ledger rows
 RunKind = Literal["regular", "backfill", "dry-run"]  # what the run does with it
@@ -74,7 +74,8 @@ def explicit_window(since: datetime | None, until: datetime | None, now: datetim
 
 def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConfig, window: Window,
                  now: datetime, health: Sequence[SourceHealth] = (), earlier: Sequence[Article] = (),
-                 dedupe: DedupeConfig = DedupeConfig(), registry: Registry | None = None) -> Digest:
+                 dedupe: DedupeConfig = DedupeConfig(), registry: Registry | None = None,
+                 revisions: Sequence[Revision] = ()) -> Digest:
     """Everything the reader sees, before it is rendered (``registry``: the outlets; bundled unless given).
 
     ``earlier`` are articles from before the window (the last ``story_days``):
@@ -88,11 +89,15 @@ def build_digest(articles: Sequence[Article], topic: Topic, settings: DigestConf
     renderer lists the rest by title, so nothing relevant disappears and
     summarizing them would be wasted. The four steps are public so a flow can spread the two per-item ones
     (scoring, writing stories) over workers; run in order they give this.
+
+    ``revisions``: edits of articles an earlier digest carried (``read_revisions``; the edited articles are
+    among ``articles``, as ``read_window`` gives them): their stories say what changed.
     """
     scored = score_articles([*articles, *earlier], topic)
     plan = plan_stories(articles, earlier, scored, dedupe, registry)
     stories = write_stories(plan.stories[:settings.max_stories], settings.summary_sentences, registry)
-    return assemble(plan, stories, articles, scored, settings, window, now, health, registry=registry)
+    return assemble(plan, stories, articles, scored, settings, window, now, health, registry=registry,
+                    revisions=revisions)
 
 
 @dataclass(frozen=True)
@@ -192,17 +197,21 @@ def write_stories(plans: Sequence[StoryPlan], sentences: int, registry: Registry
 def assemble(plan: DigestPlan, written: Sequence[Story], articles: Sequence[Article], scored: dict[str, Relevance],
              settings: DigestConfig, window: Window, now: datetime,
              health: Sequence[SourceHealth] = (), *, registry: Registry | None = None,
-             config_path: str | None = None) -> Digest:
+             config_path: str | None = None, revisions: Sequence[Revision] = ()) -> Digest:
     """The digest: the written-up stories first, then the rest of the plan's ranking, title only.
 
     Each story gets its coverage by bloc (its reports and their near-identical copies: every outlet
     that carries it) from ``registry``, the run's (bundled unless given). ``config_path`` is the
-    config file the run used, which the footer names.
+    config file the run used, which the footer names. ``revisions`` (edits of articles a digest carried)
+    go to the stories of those articles, which say so.
     """
     known = registry or bundled_registry()
     rest = [Story(lead=p.lead, articles=p.articles, relevance=p.relevance, duplicates=p.duplicates,
                   earlier=p.earlier) for p in plan.stories[len(written):]]
-    stories = tuple(replace(s, blocs=coverage((*s.articles, *s.duplicates), known)) for s in (*written, *rest))
+    edits = {r.article_id: r for r in revisions}
+    stories = tuple(replace(s, blocs=coverage((*s.articles, *s.duplicates), known),
+                            revisions=tuple(edits[a.id] for a in s.articles if a.id in edits))
+                    for s in (*written, *rest))
     return Digest(
         title=settings.title, window_start=window.start, window_end=window.end, created=now,
         stories=stories, considered=len(articles), relevant=plan.relevant,
@@ -317,14 +326,51 @@ def read_window(store: WindowStore, window: Window, kind: DigestKind, story_days
                 sources: Sequence[str]) -> tuple[list[Article], list[Article], list[SourceHealth]]:
     """The window's articles, those of the ``story_days`` before it (for continuing stories), the sources' health.
 
-    A regular window holds what arrived since the last digest; a backfill, what was published then.
+    A regular window holds what arrived since the last digest, and the articles a delivered digest
+    carried that were materially edited since (``read_revisions``): their stories come back to say so.
+    A backfill holds what was published then.
 
     Raises:
         StorageError: the store could not be read.
     """
     back = window.start - timedelta(days=story_days)
     between = store.articles_seen_between if kind == "regular" else store.articles_dated_between
-    return between(window.start, window.end), between(back, window.start), store.source_health(sources)
+    articles, earlier = between(window.start, window.end), between(back, window.start)
+    edited = {a.id: a for a, _ in revised_in_window(store, window, kind)}
+    if edited:  # an edited article is news of this window again, not earlier coverage
+        seen = {a.id for a in articles}
+        articles = [*articles, *(a for a in edited.values() if a.id not in seen)]
+        earlier = [a for a in earlier if a.id not in edited]
+    return articles, earlier, store.source_health(sources)
+
+
+def read_revisions(store: WindowStore, window: Window, kind: DigestKind) -> list[Revision]:
+    """The edits a regular window reports: of articles seen before the last delivered digest ended.
+
+    Raises:
+        StorageError: the store could not be read.
+    """
+    return [r for _, r in revised_in_window(store, window, kind)]
+
+
+def revised_in_window(store: WindowStore, window: Window, kind: DigestKind) -> list[tuple[Article, Revision]]:
+    """Articles materially edited in a regular window that a delivered digest may have carried, with the
+    version it showed.
+
+    "Already sent" is read from the ledger alone, which records windows, not articles: an article first
+    seen before the last delivered regular digest's window ended was in a delivered window (windows
+    chain from it), and if its story was on topic it went out. An off-topic one comes back off topic
+    and is left out again. A backfill reports no edits (it is about what was published then).
+
+    Raises:
+        StorageError: the store could not be read.
+    """
+    if kind != "regular":
+        return []
+    last = store.last_delivered()
+    if last is None:
+        return []
+    return store.articles_revised_between(window.start, window.end, seen_before=last.window_end)
 
 
 def last_delivered_end(store: LedgerStore) -> datetime | None:

@@ -54,6 +54,7 @@ from jinja2.filters import do_wordwrap
 from briefing.exceptions import RenderError
 from briefing.language import detect_language
 from briefing.outlets import OTHER, bundled_registry, coverage
+from briefing.revisions import update_note
 from briefing.types import Article, BlocGroup, Digest, Relevance, Sentence, Story, health_summary
 from briefing.urls import is_written_http_url
 
@@ -400,6 +401,7 @@ def _context(digest: Digest, cut: _Cut, languages: Languages, link: str) -> dict
         "bloc_line": bloc_line,
         "one_bloc": one_bloc_note,
         "why": why,
+        "update": update_line,
         "window_line": window_line(digest),
     }
 
@@ -447,6 +449,12 @@ def one_bloc_note(story: Story) -> str:
         return ""
     bloc = groups[0].bloc
     return "So far only in " + ("other media" if bloc == OTHER else bloc)
+
+
+def update_line(story: Story) -> str:
+    """ "Updated since 28 Nov: headline changed from "…" to "…" (TASS)" for a story whose reports were edited
+    after a digest carried them; "" otherwise (``briefing.revisions.update_note``). The templates escape it."""
+    return update_note(story.revisions, story.articles) if story.revisions else ""
 
 
 def why(relevance: Relevance) -> str:

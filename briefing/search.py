@@ -105,16 +105,22 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
-    """One article found: its score (higher is better: BM25 in SQLite, ts_rank_cd in PostgreSQL) and snippet."""
+    """One article found: its score (higher is better: BM25 in SQLite, ts_rank_cd in PostgreSQL) and snippet.
+
+    The article is its latest version; ``revised`` is when it was last materially edited (None: never).
+    """
 
     article: Article
     score: float
     snippet: str
+    revised: datetime | None = None
 
 
 class Searchable(Protocol):
     def search_articles(self, query: Query, filters: Filters, limit: int,
                         offset: int = 0) -> list[tuple[Article, float]]: ...
+
+    def revised_at(self, ids: Iterable[str]) -> dict[str, datetime]: ...
 
 
 # --- parsing ----------------------------------------------------------------------
@@ -240,7 +246,8 @@ def search(store: Searchable, query: Query, filters: Filters = Filters(), limit:
                 break
             offset += page
         found = found[:limit]
-    return [Hit(a, s, snippet(a, query)) for a, s in found]
+    revised = store.revised_at([a.id for a, _ in found]) if found else {}
+    return [Hit(a, s, snippet(a, query), revised.get(a.id)) for a, s in found]
 
 
 # --- snippets -------------------------------------------------------------------------
@@ -298,7 +305,7 @@ def as_record(hit: Hit) -> dict[str, Any]:
     a = hit.article
     return {"id": a.id, "title": a.title, "url": a.location, "outlet": a.outlet_name, "source": a.source,
             "published": a.published.isoformat() if a.published else None, "score": round(hit.score, 4),
-            "snippet": hit.snippet}
+            "snippet": hit.snippet, "revised": hit.revised is not None}
 
 
 def to_jsonl(hits: Iterable[Hit]) -> str:
@@ -307,13 +314,15 @@ def to_jsonl(hits: Iterable[Hit]) -> str:
 
 
 def to_table(hits: list[Hit], width: int = 100) -> str:
-    """A readable list: rank, score, date, outlet and title on one line, the snippet indented below."""
+    """A readable list: rank, score, date, outlet and title on one line, the snippet indented below, then the
+    location (and "revised <date>" after it when the article was edited since first seen: it shows the latest)."""
     lines = []
     for rank, h in enumerate(hits, 1):
         a = h.article
         when = (a.published or a.first_seen).strftime("%Y-%m-%d")
         head = f"{rank:>3}. {h.score:6.2f}  {when}  {a.outlet_name[:24]:<24}  {a.title}"
-        lines += [_clip(head, width), "       " + _clip(h.snippet, width - 7), "       " + a.location]
+        where = a.location + (f"  (revised {h.revised:%Y-%m-%d})" if h.revised else "")
+        lines += [_clip(head, width), "       " + _clip(h.snippet, width - 7), "       " + where]
     return "\n".join(lines) + ("\n" if lines else "")
 
 

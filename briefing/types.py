@@ -130,6 +130,22 @@ class BlocGroup:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """An article's earlier version, replaced by a material edit (``briefing.revisions``): what a reader saw.
+
+    The article's row holds the current version; this keeps the headline and text before the edit, when
+    that version was first seen and when the edit was.
+    """
+
+    article_id: str
+    title: str
+    text: str
+    seen: datetime  # when this version was first seen
+    replaced: datetime  # when the edit that replaced it was seen
+    change: str  # "headline" (the headline changed, maybe the text too) or "text"
+
+
+@dataclass(frozen=True)
 class Story:
     """Articles about the same event; ``lead`` is the one whose title heads it.
 
@@ -145,6 +161,7 @@ class Story:
     earlier: tuple[Article, ...] = ()  # coverage from before this window: the story is developing
     keyphrases: tuple[str, ...] = ()
     blocs: tuple[BlocGroup, ...] = ()
+    revisions: tuple[Revision, ...] = ()  # its reports edited since a digest carried them: the digest says so
 
     @property
     def outlets(self) -> int:

@@ -48,6 +48,7 @@ from briefing.digest import (
     last_delivered_end,
     plan_delivery,
     plan_stories,
+    read_revisions,
     read_window,
     record_digest,
     run_kind,
@@ -59,7 +60,7 @@ from briefing.exceptions import BusyError, ConfigError
 from briefing.outlets import Registry, registry_for
 from briefing.relevance import Topic, load_topic
 from briefing.store import Store
-from briefing.types import Article, Digest, Relevance, SourceHealth, Story
+from briefing.types import Article, Digest, Relevance, Revision, SourceHealth, Story
 from flows.ingest import health_markdown
 from flows.progress import report
 from flows.runners import task_runner
@@ -111,6 +112,13 @@ def load_window(config: Config, window: Window,
     """The window's articles, those of the days before it (for continuing stories), the sources' health."""
     with Store.open(config) as store:
         return read_window(store, window, kind, config.dedupe.story_days, [s.name for s in config.sources])
+
+
+@task(cache_policy=NO_CACHE)
+def load_revisions(config: Config, window: Window, kind: DigestKind) -> list[Revision]:
+    """Edits of articles a delivered digest carried, made in this window: their stories say so."""
+    with Store.open(config) as store:
+        return read_revisions(store, window, kind)
 
 
 class Opaque(Generic[T]):
@@ -185,7 +193,8 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: DigestKind
     report("stories", len(articles), len(articles))
     written = _write(config, list(grouped.stories[:config.digest.max_stories]), run_key, outlets)
     digest = assemble(grouped, written, articles, scored, config.digest, window, now, health,
-                      registry=outlets, config_path=str(config.path) if config.path else None)
+                      registry=outlets, config_path=str(config.path) if config.path else None,
+                      revisions=load_revisions(config, window, kind))
     return replace(digest, kind=kind)
 
 

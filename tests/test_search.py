@@ -388,8 +388,8 @@ def test_cli_jsonl_has_every_field(config: Path) -> None:
     result = cli("search", '"naval drills"', "--jsonl", "--config", config)
     assert result.exit_code == 0, result.stderr
     [hit] = [json.loads(line) for line in result.stdout.splitlines()]
-    assert set(hit) == {"id", "title", "url", "outlet", "source", "published", "score", "snippet"}
-    assert (hit["title"], hit["outlet"], hit["source"]) == ("Naval drills", "Reuters", "feed-b")
+    assert set(hit) == {"id", "title", "url", "outlet", "source", "published", "score", "snippet", "revised"}
+    assert (hit["title"], hit["outlet"], hit["source"], hit["revised"]) == ("Naval drills", "Reuters", "feed-b", False)
     assert hit["published"].startswith("2026-11-07") and hit["score"] > 0
     assert "[Russia and China held naval drills]" not in hit["snippet"] and "[naval drills]" in hit["snippet"]
 

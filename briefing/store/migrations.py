@@ -70,6 +70,12 @@ def _article_languages(conn: Connection) -> None:
         last = rows[-1].id
 
 
+def _article_revisions(conn: Connection) -> None:
+    """Earlier versions of edited articles (a headline or body changed under the same GUID or link), so the
+    store keeps what was first seen and a digest can say a story it sent was revised."""
+    schema.article_revisions.create(conn, checkfirst=True)
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
@@ -78,6 +84,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0004_article_outlets", _article_outlets),
     ("0005_article_search", _article_search),
     ("0006_article_languages", _article_languages),
+    ("0007_article_revisions", _article_revisions),
 ]
 
 

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from briefing.search import Filters, Query
     from briefing.sources import FetchState
     from briefing.store.ledger import DigestRecord
-    from briefing.types import Article, SourceHealth
+    from briefing.types import Article, Revision, SourceHealth
 
 __all__ = ["ArticleStore", "LedgerStore", "LockStore", "SourceStore", "Storage"]
 
 
 @runtime_checkable
 class ArticleStore(Protocol):
-    """Articles kept once each by id; an edit updates the stored one in place."""
+    """Articles kept once each by id; an edit updates the stored one in place (a material one keeps the old)."""
 
     def add_articles(self, articles: Iterable[Article]) -> list[Article]:
         """Insert the articles not stored yet (and update edited ones); return those added.
@@ -45,6 +45,32 @@ class ArticleStore(Protocol):
 
         Raises:
             StorageError: the database could not be written; nothing of the batch was stored.
+        """
+        ...
+
+    def articles_revised_between(self, start: datetime, end: datetime,
+                                 seen_before: datetime) -> list[tuple[Article, Revision]]:
+        """Articles first seen before ``seen_before`` and materially edited in [start, end), oldest edit first,
+        each as it is now with the first of those revisions (the version before the window's edits).
+
+        Raises:
+            StorageError: the database could not be read, or a bound is a naive datetime.
+        """
+        ...
+
+    def revised_at(self, ids: Iterable[str]) -> dict[str, datetime]:
+        """When each of ``ids`` that was materially edited was last edited (unrevised ones are left out).
+
+        Raises:
+            StorageError: the database could not be read.
+        """
+        ...
+
+    def revisions(self, article_id: str) -> list[Revision]:
+        """The earlier versions of one article, oldest (the first seen) first; empty if never revised.
+
+        Raises:
+            StorageError: the database could not be read.
         """
         ...
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -75,6 +76,22 @@ articles = Table(
     Index("ix_articles_first_seen", "first_seen"),
     Index("ix_articles_published", "published"),
     Index("ix_articles_location", "location"),
+)
+
+# An article's earlier versions, one row per material edit (``briefing.revisions``): the row in ``articles``
+# is the current version; these keep what was seen before, the first version included.
+article_revisions = Table(
+    "article_revisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(40), ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("seen", UTCDateTime, nullable=False),  # when this version was first seen
+    Column("replaced", UTCDateTime, nullable=False),  # when the edit that replaced it was seen
+    Column("change", String(20), nullable=False),  # "headline" or "text"
+    Index("ix_article_revisions_article", "article_id"),
+    Index("ix_article_revisions_replaced", "replaced"),
 )
 
 digests = Table(
