@@ -62,10 +62,11 @@ if __name__ != "__main__":
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from briefing.config import DigestConfig  # noqa: E402
+from briefing.config import DigestConfig, load_config  # noqa: E402
 from briefing.digest import Window, build_digest  # noqa: E402
 from briefing.exceptions import ExtractionError  # noqa: E402
 from briefing.extract import to_article  # noqa: E402
+from briefing.outlets import Registry, registry_for  # noqa: E402
 from briefing.relevance import load_topic  # noqa: E402
 from briefing.render import archive, render  # noqa: E402
 from briefing.sources.folder import FolderSource, read_document  # noqa: E402
@@ -156,19 +157,21 @@ PHONE_CHECKS = """() => {
 }"""
 
 
-def archive_digest(folder: Path, name: str, out_dir: Path, max_stories: int = DigestConfig().max_stories) -> Path:
+def archive_digest(folder: Path, name: str, out_dir: Path, max_stories: int = DigestConfig().max_stories,
+                   registry: Registry | None = None) -> Path:
     """Build, render and archive the digest of one folder source; returns the HTML file."""
     outcome = FolderSource(name, folder).fetch()
     articles = []
     for item in outcome.items:
         try:
-            articles.append(to_article(item, NOW))
+            articles.append(to_article(item, NOW, registry))
         except ExtractionError:
             continue  # an empty page is skipped in a real run too
     health = [SourceHealth(name, "ok", items=len(outcome.items), new=len(articles))]
     settings = DigestConfig(max_stories=max_stories)
     digest = build_digest(articles, load_topic(TOPIC), settings,
-                          Window(NOW - timedelta(days=settings.first_window_days), NOW), NOW, health=health)
+                          Window(NOW - timedelta(days=settings.first_window_days), NOW), NOW, health=health,
+                          registry=registry)
     return archive(digest, render(digest, settings.max_stories), out_dir)
 
 
@@ -247,9 +250,14 @@ def email_html(out_dir: Path, digest: Digest, max_stories: int = 15) -> Path:
     return path
 
 
+def sample_registry() -> Registry:
+    """The outlets and blocs config/briefing.yaml gives the sample inbox, as `make run` reads them."""
+    return registry_for(load_config(ROOT / "config" / "briefing.yaml"))
+
+
 def sample_email(out_dir: Path, max_stories: int = DigestConfig().max_stories) -> Path:
     """The sample inbox's email, built as a run builds it (the archived page is the email: it fits)."""
-    return archive_digest(INBOX, "sample-inbox", out_dir, max_stories)
+    return archive_digest(INBOX, "sample-inbox", out_dir, max_stories, sample_registry())
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +276,7 @@ def digest_html(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     if not folder.is_dir() or not any(folder.iterdir()):
         pytest.fail(f"no articles at {folder} (CI always has ../shared)")
     name = "sample-inbox" if request.param == "inbox" else "seeds"
-    return archive_digest(folder, name, tmp_path / "digests")
+    return archive_digest(folder, name, tmp_path / "digests", registry=sample_registry() if folder == INBOX else None)
 
 
 def test_digest_fits_600px_and_loads_nothing(browser: Browser, digest_html: Path, tmp_path: Path,
@@ -368,7 +376,7 @@ def main(out: Path) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        html = archive_digest(INBOX, "sample-inbox", Path(tmp), max_stories=5)
+        html = archive_digest(INBOX, "sample-inbox", Path(tmp), max_stories=5, registry=sample_registry())
         b = launch(p)
         page = b.new_page(viewport={"width": WIDTH, "height": 900}, device_scale_factor=1)
         page.goto(html.as_uri(), wait_until="load")
