@@ -138,7 +138,6 @@ def test_two_digests_at_once_send_one_message(tmp_path: Path, smtp_server) -> No
     config = write_config(tmp_path, schedule={"lock_wait_seconds": 120}, email={
         "sender": "briefing@example.org", "to": ["analyst@example.org"], "smtp_host": "127.0.0.1",
         "smtp_port": port, "security": "none", "retries": 0, "timeout_seconds": 5})
-    ingest_flow(config)
     store = Store.open_dir(tmp_path / "state")
     procs = []
     try:
@@ -146,6 +145,8 @@ def test_two_digests_at_once_send_one_message(tmp_path: Path, smtp_server) -> No
             procs = [subprocess.Popen([str(BIN / "briefing"), "digest", "--config", config], env=child_env(),
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for _ in range(2)]
+            # While they start: the articles are in the store before the door opens (ingest takes its own lock).
+            assert {h.source: h.status for h in ingest_flow(config)} == {"inbox": "ok"}
             _wait_for_running("digest", 2)
         outputs = [p.communicate(timeout=180) for p in procs]
     finally:
@@ -168,11 +169,11 @@ def test_served_digest_runs_when_triggered_and_serve_stops_cleanly(tmp_path: Pat
     from flows.ingest import ingest_flow
 
     config = write_config(tmp_path, schedule={"timezone": "Europe/Moscow"})
-    ingest_flow(config)
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen([str(BIN / "briefing"), "serve", "--config", config], env=child_env(),
                              stdout=log, stderr=subprocess.STDOUT)
     try:
+        ingest_flow(config)  # while serve starts: nothing is triggered before the deployment is served
         deadline = time.monotonic() + 120
         with get_client(sync_client=True) as client:
             while True:
