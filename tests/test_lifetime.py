@@ -106,10 +106,22 @@ def processes_of(home: Path) -> list[int]:
 
 
 def start(args: list[str], home: Path, log: Path) -> subprocess.Popen[bytes]:
-    """The command in a session of its own (its process group is its pid, as a terminal's foreground job)."""
-    with log.open("wb") as out:
-        return subprocess.Popen([str(BIN / "briefing"), *args], env=environment(home), stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    """The command in a session of its own (its process group is its pid, as a terminal's foreground job).
+
+    A terminal's job gets SIGINT as Ctrl-C; a suite started as a script's background job inherits SIGINT
+    ignored, and so would the command. So SIGINT is handled (not ignored) here while the child starts:
+    exec resets a handled signal to its default in the child, as a terminal's foreground job has it.
+    """
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with log.open("wb") as out:
+            return subprocess.Popen([str(BIN / "briefing"), *args], env=environment(home), stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(args: list[str], home: Path, api_url: str | None = None) -> subprocess.CompletedProcess[str]:
