@@ -31,7 +31,10 @@ def split_sentences(paragraph: str) -> list[str]:
     start = 0
     for m in _BOUNDARY.finditer(paragraph):
         if m.group(1) == "." and not m.group(2):  # a closing quote after the stop ends the sentence
-            before = _WORD_BEFORE.search(paragraph, 0, m.start())
+            lo = max(0, m.start() - 40)  # the word before, looked for near the stop, not from the paragraph's start
+            before = _WORD_BEFORE.search(paragraph, lo, m.start())
+            if before and lo and before.start() == lo:  # a word that may begin before the window: the full search
+                before = _WORD_BEFORE.search(paragraph, 0, m.start())
             word = before.group(1).lower().rstrip(".") if before else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue

@@ -31,13 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from briefing.dates import dateline_end
 from briefing.outlets import Registry, bloc_of, bundled_registry
 from briefing.sentences import split_sentences
 from briefing.types import Article, Sentence
-from briefing.words import analyse
+from briefing.words import ENGLISH_STOP_WORDS, chinese_words
 
 MIN_WORDS, MAX_WORDS = 6, 80
 LEAD_WEIGHT = 0.2  # share of the score that comes from being the article's first sentence
@@ -94,7 +93,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 @functools.lru_cache(maxsize=50_000)
 def _han_words(run: str) -> tuple[str, ...]:
     """The words of a run of Han characters (jieba's, stop words dropped), in order."""
-    return tuple(w for w in analyse(run).words if _HAN.fullmatch(w))
+    return tuple(w for w in chinese_words(run) if _HAN.fullmatch(w))
 
 
 def _word_count(text: str) -> int:
@@ -120,17 +119,19 @@ def _vectors(texts: list[str]) -> np.ndarray | None:
     set-up costs more than the whole summary.
     """
     vocab: dict[str, int] = {}
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
     for i, text in enumerate(texts):
-        for word in _TOKEN.findall(text.lower()):
-            if word not in ENGLISH_STOP_WORDS:
-                for w in _split_han(word):
-                    rows.append(i)
-                    cols.append(vocab.setdefault(w, len(vocab)))
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+        if not text.isascii():  # a token holding Han characters is its Chinese words
+            words = [w for word in words for w in _split_han(word)]
+        rows += [i] * len(words)
+        cols += [vocab.setdefault(w, len(vocab)) for w in words]  # columns in order of first use, as before
     if not vocab:
         return None
-    counts = np.zeros((len(texts), len(vocab)))
-    np.add.at(counts, (rows, cols), 1.0)
+    size = len(vocab)
+    counts = np.bincount(np.array(rows) * size + np.array(cols), minlength=len(texts) * size)
+    counts = counts.reshape(len(texts), size).astype(float)
     df = (counts > 0).sum(axis=0)
     weights = np.where(counts > 0, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0)
     weights *= np.log((1 + len(texts)) / (1 + df)) + 1.0
@@ -163,9 +164,13 @@ def centrality(vectors: np.ndarray) -> np.ndarray:
     transition = np.full_like(adjacency, 1.0 / n)
     np.divide(adjacency, degree, out=transition, where=degree > 0)
     rank = np.full(n, 1.0 / n)
-    for _ in range(50):
-        new: np.ndarray = (1 - DAMPING) / n + DAMPING * (transition.T @ rank)
-        if np.abs(new - rank).sum() < 1e-6:
+    forward, base, step = transition.T, (1 - DAMPING) / n, np.empty(n)
+    for _ in range(50):  # in place, the same arithmetic: numpy's per-call cost is most of a small article's
+        new: np.ndarray = forward @ rank
+        new *= DAMPING
+        new += base
+        np.subtract(new, rank, out=step)
+        if np.add.reduce(np.abs(step, out=step)) < 1e-6:
             return new
         rank = new
     return rank
@@ -330,6 +335,8 @@ def keyphrases(articles: Sequence[Article], count: int = 5) -> list[str]:
     count double. Each is shown in its most frequent form in the text. Chinese gives its words
     (jieba's, two characters or more). Nothing found is an empty list: no line in the digest.
     """
+    from sklearn.feature_extraction.text import TfidfVectorizer  # only here: the import costs seconds
+
     texts = [f"{a.title}. {a.text}" for a in articles]
     try:
         vectorizer = TfidfVectorizer(analyzer=_phrases)

@@ -34,9 +34,18 @@ from typing import Any
 
 import ahocorasick
 import Stemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-__all__ = ["Terms", "analyse"]
+__all__ = ["ENGLISH_STOP_WORDS", "Terms", "analyse", "chinese_words"]
+
+
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, from the copy in ``briefing/data`` (importing scikit-learn takes ~2 s,
+    more than a stage command's whole work on a small batch; a test keeps the copy equal to the library's)."""
+    text = resources.files("briefing").joinpath("data/english_stop_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+ENGLISH_STOP_WORDS = _english_stop_words()
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{HAN}]+")
@@ -232,6 +241,12 @@ def _chinese_words(runs: list[str]) -> list[str]:
         tokenizer = _jieba()
         words = [w for run in runs for w in tokenizer.lcut(run, HMM=True)]
     return [w for w in words if w not in _CHINESE_STOP]
+
+
+def chinese_words(run: str) -> list[str]:
+    """The words jieba cuts from a run of Han characters, stop words dropped: ``analyse(run).words``
+    without the rest of ``analyse``'s work (summaries count and weigh Chinese words sentence by sentence)."""
+    return _chinese_words([run[:TEXT_CHARS]])
 
 
 def _concepts(stems: list[str], table: dict[tuple[str, ...], str], single: dict[str, str],

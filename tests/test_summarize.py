@@ -78,3 +78,51 @@ def test_single_article_summary_is_unchanged() -> None:
     first, second, third = CONTRACT.split(". ")[:3]
     assert [s.text for s in summarize([make_article(CONTRACT)], 1)] == [second + "."]
     assert [s.text for s in summarize([make_article(CONTRACT)], 3)] == [first + ".", second + ".", third + "."]
+
+
+def test_sentence_vectors_weigh_words_as_scikit_learns_tfidf() -> None:
+    """The NumPy TF-IDF (no vectoriser set up per article) gives scikit-learn's sublinear, smoothed cosines."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from briefing.summarize import _TOKEN, ENGLISH_STOP_WORDS, _split_han, _vectors
+
+    texts = ["Russia and China signed a gas deal, a big gas deal, on Monday in Moscow.",
+             "The deal covers gas from Siberia; officials in Beijing welcomed it.",
+             "普京与习近平在莫斯科会谈，双方签署天然气协议。Gazprom welcomed the deal.",
+             "Analysts said prices would follow oil, as they have for years."]
+
+    def words(text: str) -> list[str]:
+        return [w for t in _TOKEN.findall(text.lower()) if t not in ENGLISH_STOP_WORDS for w in _split_han(t)]
+
+    ours = _vectors(texts)
+    theirs = TfidfVectorizer(analyzer=words, sublinear_tf=True).fit_transform(texts).toarray()
+    assert ours is not None
+    assert np.allclose(ours @ ours.T, theirs @ theirs.T)
+    assert sorted(np.linalg.norm(ours, axis=1).round(9)) == [1.0] * 4
+
+
+def test_centrality_is_the_damped_random_walks_stationary_distribution() -> None:
+    """The power iteration (done in place) lands on the PageRank vector worked out by linear algebra."""
+    import numpy as np
+
+    from briefing.summarize import DAMPING, centrality
+
+    rng = np.random.default_rng(7)
+    vectors = rng.random((9, 30))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sim = vectors @ vectors.T
+    np.fill_diagonal(sim, 0.0)
+    transition = sim / sim.sum(axis=1, keepdims=True)
+    exact = np.linalg.solve(np.eye(9) - DAMPING * transition.T, np.full(9, (1 - DAMPING) / 9))
+    assert np.allclose(centrality(vectors), exact, atol=1e-6)
+
+
+def test_a_long_word_before_a_full_stop_is_read_whole() -> None:
+    """The word before a stop is looked for near the stop; a longer one is still read from its start."""
+    from briefing.sentences import split_sentences
+
+    long = "Tele" + "communications-and-infrastructure-development" * 2
+    assert split_sentences(f"He spoke of {long}. Then he left. Mr. Li stayed.") == [
+        f"He spoke of {long}.", "Then he left.", "Mr. Li stayed."]
+    assert split_sentences("The talks went well. Gen. Smith agreed.") == ["The talks went well.", "Gen. Smith agreed."]

@@ -72,3 +72,22 @@ def test_spokespeople_and_officials_are_one_key_in_three_scripts() -> None:
               "@han zheng")]
     for *texts, key in pairs:
         assert all(key in analyse(t).keys for t in texts), key
+
+
+def test_english_stop_words_are_scikit_learns() -> None:
+    # a copy in briefing/data, so a stage command need not import scikit-learn (seconds): the same words
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as theirs
+
+    from briefing.words import ENGLISH_STOP_WORDS
+
+    assert ENGLISH_STOP_WORDS == theirs and "the" in ENGLISH_STOP_WORDS
+
+
+def test_chinese_words_are_the_words_analyse_finds_in_a_han_run() -> None:
+    from briefing.words import chinese_words
+
+    run = "俄罗斯总统普京与中国国家主席习近平在莫斯科举行会谈双方签署了能源合作协议" * 3
+    assert chinese_words(run) == analyse(run).words
+    assert "普京" in chinese_words(run)
+    long = "中俄两国元首会谈" * 400  # longer than analyse reads: cut at the same place
+    assert chinese_words(long) == analyse(long).words
