@@ -566,7 +566,7 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
 
     def one(r: _Record) -> dict[str, Any]:
         lang = str(r.options.get("lang") or "").strip().lower().split("-")[0]  # "zh-Hans" → zh: wins over detection
-        result = score(r.article.title, r.article.text, topic, language=lang or None)
+        result = score(r.article.title, r.article.text, topic, language=lang or r.article.lang)  # identified once
         threshold = float(r.options.get("threshold", topic.threshold))
         out = {"score": result.score, "relevant": result.score >= threshold and not result.reason,
                "evidence": [asdict(e) for e in result.evidence], "language": result.language}

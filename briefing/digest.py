@@ -120,7 +120,7 @@ class DigestPlan:
 
 def score_articles(articles: Sequence[Article], topic: Topic) -> dict[str, Relevance]:
     """Relevance of each article by id; independent per article, so any split of the list gives the same."""
-    return {a.id: score(a.title, a.text, topic) for a in articles}
+    return {a.id: score(a.title, a.text, topic, language=a.lang) for a in articles}  # identified at cleaning
 
 
 def plan_stories(articles: Sequence[Article], earlier: Sequence[Article], scored: dict[str, Relevance],
