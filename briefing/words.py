@@ -28,6 +28,7 @@ import logging
 import re
 import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -184,7 +185,9 @@ def _lexicon() -> _Lexicon:
 @functools.lru_cache(maxsize=1)
 def _jieba() -> Any:  # a jieba.Tokenizer (jieba ships no types)
     """Our own jieba tokenizer (the module-level one is shared with whoever else imports jieba)."""
-    import jieba
+    with warnings.catch_warnings():  # jieba 0.42 imports pkg_resources, which warns on every run's stderr
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
