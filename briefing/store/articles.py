@@ -10,7 +10,7 @@ is why the table's column names must match ``Article``'s fields.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -72,12 +72,11 @@ class ArticlesMixin(StoreBase):
         query = (select(*_ARTICLE_COLUMNS, r.c.title, r.c.text, r.c.seen, r.c.replaced, r.c.change)
                  .select_from(t.join(first, first.c.article_id == t.c.id).join(r, r.c.id == first.c.rid))
                  .where(t.c.first_seen < seen_before).order_by(r.c.replaced, t.c.id))
-        n = len(_ARTICLE_COLUMNS)
         with self._tx() as conn:
             out = []
             for row in conn.execute(query):
-                article = _from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:n])
-                title, text, seen, replaced, change = row[n:]
+                article = article_of(row)
+                title, text, seen, replaced, change = row[_FIELDS:]
                 out.append((article, Revision(article.id, title, text, seen, replaced, change)))
             return out
 
@@ -133,8 +132,7 @@ class ArticlesMixin(StoreBase):
         gc.disable()
         try:
             with self._tx() as conn:
-                return [_from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:])
-                        for row in conn.execute(query)]
+                return [article_of(row) for row in conn.execute(query)]
         finally:
             if enabled:
                 gc.enable()
@@ -145,9 +143,15 @@ class ArticlesMixin(StoreBase):
 
 
 _ARTICLE_COLUMNS = tuple(schema.articles.c[f.name] for f in fields(Article))
+_FIELDS = len(_ARTICLE_COLUMNS)
 _TEASER = [f.name for f in fields(Article)].index("teaser")  # SQLite hands a boolean back as 0/1
 # ``Article`` itself, called with a row's values in field order (mypy cannot count a row's length).
 _from_row: Callable[..., Article] = Article
+
+
+def article_of(row: Sequence[Any]) -> Article:
+    """The Article of a row that starts with ``_ARTICLE_COLUMNS`` (a query may select more after them)."""
+    return _from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:_FIELDS])
 
 
 def _keep_revisions(conn: Connection, changed: list[Article]) -> None:

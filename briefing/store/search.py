@@ -67,11 +67,10 @@ class SearchMixin(StoreBase):
                           .order_by(best.c.score.desc(), when.desc(), t.c.id))
 
     def _hits(self, stmt: Select[Any]) -> list[tuple[Article, float]]:
-        from briefing.store.articles import _TEASER, _from_row
+        from briefing.store.articles import article_of
 
         with self._tx("cannot search store") as conn:
-            return [(_from_row(*row[:_TEASER], bool(row[_TEASER]), *row[_TEASER + 1:-1]), float(row[-1]))
-                    for row in conn.execute(stmt)]
+            return [(article_of(row), float(row[-1])) for row in conn.execute(stmt)]
 
 
 # Hits past the page read along with it when the index alone ranks them, so that ties of score at the page's
