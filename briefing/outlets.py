@@ -306,11 +306,17 @@ _EDGE_LINES = 12  # a credit line sits at the top or the foot of an article, not
 _MASTHEAD = re.compile(r"^([^\W\d_][^|·•:;,.!?\d]{1,40}?)\s+[|·•]\s+[^\W\d_][^|·•:;,.!?\d]{0,30}$")
 
 
+def _edges(text: str) -> tuple[list[str], list[str]]:
+    """The first and the last ``_EDGE_LINES`` non-blank lines (they overlap in a short text)."""
+    lines = [ln for ln in text.splitlines() if ln and not ln.isspace()]
+    return lines[:_EDGE_LINES], lines[-_EDGE_LINES:]
+
+
 def text_evidence(text: str) -> str | None:
     """The outlet a "Source: …" or "By Jane Roe for …" line names, near the top or the foot of the text,
     else a masthead line ("Name | Section") that opens it."""
-    nonblank = [ln for ln in text.splitlines() if ln and not ln.isspace()]  # only the edges are read
-    lines = [ln.strip().strip("*_").strip() for ln in (*nonblank[:_EDGE_LINES], *nonblank[-_EDGE_LINES:][::-1])]
+    top, foot = _edges(text)
+    lines = [ln.strip().strip("*_").strip() for ln in (*top, *foot[::-1])]
     for line in lines:
         match = _SOURCE_LINE.match(line) or _BY_FOR.match(line)
         if match:
@@ -331,8 +337,8 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 def _lone_urls(text: str) -> tuple[str, ...]:
     """URLs on short lines at the top or foot of a text ("Originally published at https://…")."""
-    lines = [ln for ln in text.splitlines() if ln and not ln.isspace()]
-    edge = (*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:])
+    top, foot = _edges(text)
+    edge = (*top, *foot)
     return tuple(u for ln in edge if "://" in ln and len(ln.split()) <= 8 for u in _URL.findall(ln))
 
 
