@@ -9,7 +9,8 @@ run makes; ``plan_delivery`` turns the composed digest and the ledger's answer
 into a ``DeliveryPlan`` of steps (publish, record, send, mark delivered, what
 to log), which the flow carries out in order. The few store calls a digest run
 makes are here as well, written against the store's protocols: ``read_window``, ``read_revisions``,
-``last_delivered_end``, ``delivered_overlap``, ``record_digest``; and
+``last_delivered_end``, ``delivered_overlap``, ``record_digest``, ``publish_timelines`` (the digest's
+stories recorded, the pages of its developing stories written: ``briefing.timelines``); and
 ``archived_message`` reads back the message ``--resend`` sends.
 """
 
@@ -32,6 +33,7 @@ from briefing.types import Article, Digest, Relevance, Revision, SourceHealth, S
 
 if TYPE_CHECKING:
     from briefing.store import ArticleStore, DigestRecord, LedgerStore, SourceStore
+    from briefing.timelines import TimelineStore
 
     class WindowStore(ArticleStore, SourceStore, LedgerStore, Protocol):
         """What reading a window takes: its articles, the sources' health, the last delivered digest."""
@@ -402,6 +404,23 @@ def record_digest(store: LedgerStore, digest: Digest, path: Path, delivered: boo
     return store.record_digest(window_start=digest.window_start, window_end=digest.window_end,
                                created=digest.created, delivered=delivered, archive_path=str(path),
                                stories=len(digest.stories), articles=digest.relevant, kind=digest.kind)
+
+
+def publish_timelines(store: TimelineStore, digest: Digest, digest_id: int, archive_dir: Path) -> list[Path]:
+    """Record the digest's stories under its ledger row, then write the timeline page of each of its developing
+    stories (``briefing.timelines``) in the archive; after the ledger row, before the send. Safe to repeat.
+
+    Returns the pages written. A digest composed without its stories' ids (none identified) records nothing.
+
+    Raises:
+        StorageError: the store could not be read or written.
+        RenderError: a page could not be rendered or written.
+    """
+    from briefing.render import write_timelines
+    from briefing.timelines import read_timelines, record_stories
+
+    record_stories(store, digest, digest_id)
+    return write_timelines(read_timelines(store, digest), archive_dir, digest.title, digest.created)
 
 
 def archived_message(ledger: Sequence[DigestRecord], digest_id: int) -> tuple[DigestRecord, Path, bytes]:

@@ -30,6 +30,9 @@ themselves get a light palette of flat colours and no images, which inverts legi
 
 The archive keeps each digest whole (HTML, text, the message), a manifest, ``index.html`` and
 ``feed.xml``: an Atom feed of the digests, each entry its subject, date, page and first headlines.
+A story that earlier digests carried (``Story.digests_before``, ``briefing.timelines``) is linked to its
+timeline page, ``stories/<id>.html`` under the archive, which ``write_timelines`` writes in the digest
+page's look: its first report, each outlet's first report, each digest it was in, its updates.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from briefing.exceptions import RenderError
 from briefing.language import detect_language
 from briefing.outlets import OTHER, bundled_registry, coverage
 from briefing.revisions import update_note
+from briefing.timelines import Timeline, timeline_name
 from briefing.types import Article, BlocGroup, Digest, Relevance, Sentence, Story, health_summary
 from briefing.urls import is_written_http_url
 
@@ -134,6 +138,7 @@ def _env() -> jinja2.Environment:
     env.filters["date"] = _fmt_date
     env.filters["when"] = _fmt_when
     env.filters["ago"] = _fmt_ago
+    env.filters["dated"] = _dated
     env.filters["wordwrap"] = _wordwrap
     return env
 
@@ -144,6 +149,11 @@ def _fmt_date(value: datetime | None) -> str:
 
 def _fmt_when(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y %H:%M UTC") if value else ""
+
+
+def _dated(article: Article) -> datetime:
+    """When a report came out: published, else first seen."""
+    return article.published or article.first_seen
 
 
 def _fmt_ago(value: datetime, now: datetime) -> str:
@@ -282,7 +292,7 @@ def render(digest: Digest, max_stories: int, *, archive_url: str | None = None,
         RenderError: a template is missing or fails.
     """
     languages = Languages(digest)
-    link = archived_link(digest, archive_url)
+    link = _Links(archived_link(digest, archive_url), f"{archive_url.rstrip('/')}/" if archive_url else "")
     whole = _Cut(written=max_stories, listed=len(digest.stories), coverage=None, unscored=True)
     try:
         html = _part("digest.html.j2", digest, whole, languages, link)
@@ -297,6 +307,24 @@ def render(digest: Digest, max_stories: int, *, archive_url: str | None = None,
         raise RenderError(f"cannot render digest: {exc}") from exc
     return Rendered(html=email_html, text=email_text, subject=subject(digest, max_stories), page=html,
                     page_text=text, hidden=cut_html.hidden(digest), hidden_text=cut_text.hidden(digest))
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Where a digest's links to the archive point: its archived page, and the archive itself (``base``, ""
+    for links relative to the archive folder) under which each developing story's timeline page sits."""
+
+    archived: str
+    base: str
+
+    def timeline(self, story: Story) -> str:
+        """The story's timeline page when earlier digests carried it (it is developing), else ""."""
+        return timeline_link(story, self.base)
+
+
+def timeline_link(story: Story, base: str = "") -> str:
+    """ "<base>stories/<id>.html" for a story that earlier digests carried (``digests_before``), else ""."""
+    return f"{base}{timeline_name(story.story_id)}" if story.story_id and story.digests_before else ""
 
 
 @dataclass(frozen=True)
@@ -317,7 +345,7 @@ def _size(part: str) -> int:
     return len(part.encode("utf-8"))
 
 
-def _part(template: str, digest: Digest, cut: _Cut, languages: Languages, link: str) -> str:
+def _part(template: str, digest: Digest, cut: _Cut, languages: Languages, link: _Links) -> str:
     """One part rendered (the HTML one inlined: what is sent)."""
     out = _env().get_template(template).render(**_context(digest, cut, languages, link))
     if not template.endswith(".html.j2"):
@@ -327,7 +355,7 @@ def _part(template: str, digest: Digest, cut: _Cut, languages: Languages, link: 
 
 
 def _fit(template: str, digest: Digest, max_stories: int, coverage: int, limit: int, languages: Languages,
-         link: str, whole: int) -> tuple[_Cut, str]:
+         link: _Links, whole: int) -> tuple[_Cut, str]:
     """The most of the digest one part can show under ``limit`` bytes: unscored articles go first, then titles
     from the end of the list, then (a digest whose write-ups alone overflow) written-up stories from the end.
 
@@ -378,7 +406,7 @@ def _most(size: Callable[[int], int], count: int, limit: int, whole: int) -> int
     return low
 
 
-def _context(digest: Digest, cut: _Cut, languages: Languages, link: str) -> dict[str, Any]:
+def _context(digest: Digest, cut: _Cut, languages: Languages, link: _Links) -> dict[str, Any]:
     cut = replace(cut, written=min(cut.written, len(digest.stories)))
     listed = digest.stories[cut.written:cut.written + cut.listed]
     return {
@@ -390,7 +418,8 @@ def _context(digest: Digest, cut: _Cut, languages: Languages, link: str) -> dict
         "coverage": (lambda story: story.articles if cut.coverage is None else story.articles[:cut.coverage]),
         "unscored": digest.unscored if cut.unscored else (),
         "unscored_hidden": 0 if cut.unscored else len(digest.unscored),
-        "archived": link,
+        "archived": link.archived,
+        "timeline": link.timeline,
         "link": story_link,
         "health_summary": health_summary(digest.health) if digest.health else "",
         "notes": Footnotes(),
@@ -525,6 +554,62 @@ def archive(digest: Digest, rendered: Rendered, archive_dir: Path, eml: bytes | 
     except (OSError, jinja2.TemplateError, css_inline.InlineError) as exc:
         raise RenderError(f"cannot write archive in {archive_dir}: {exc}") from exc
     return html_path
+
+
+def render_timeline(timeline: Timeline, title: str, created: datetime) -> str:
+    """A developing story's page (``briefing.timelines``): the digest page's look, its CSS inlined as there.
+
+    Links to the digests are relative (``../<slug>.html``: the page sits in ``stories/`` of the archive),
+    to reports only when they are http(s) URLs. Every headline carries its report's language.
+
+    Raises:
+        RenderError: the template is missing or fails.
+    """
+    langs: dict[str, str] = {}
+
+    def lang(a: Article) -> str:
+        if a.id not in langs:
+            langs[a.id] = a.lang or detect_language(a.title, a.text)
+        return langs[a.id]
+
+    by_title = {a.title: a for a in reversed(timeline.articles)}  # a digest's headline is one of its reports'
+
+    def title_lang(headline: str) -> str:
+        found = by_title.get(headline)
+        return lang(found) if found is not None else detect_language(headline, "")
+
+    def page_of(seen: Any) -> str:
+        return f"../{Path(seen.digest.archive_path).name}" if seen.digest.archive_path else ""
+
+    def link(a: Article) -> str | None:
+        return a.location if is_written_http_url(a.location) else None
+
+    try:
+        page = _env().get_template("story.html.j2").render(
+            timeline=timeline, title=title, created=created, lang=lang, title_lang=title_lang, page_of=page_of,
+            link=link)
+        return css_inline.inline(page, keep_at_rules=True, load_remote_stylesheets=False)
+    except (jinja2.TemplateError, css_inline.InlineError, OSError) as exc:
+        raise RenderError(f"cannot render the timeline of story {timeline.story_id}: {exc}") from exc
+
+
+def write_timelines(timelines: list[Timeline], archive_dir: Path, title: str, created: datetime) -> list[Path]:
+    """Write (or refresh) ``stories/<id>.html`` in the archive for each timeline; returns the pages' paths.
+
+    Raises:
+        RenderError: a page cannot be rendered, or the archive folder cannot be written.
+    """
+    paths = []
+    for t in timelines:
+        page = render_timeline(t, title, created)
+        path = archive_dir / timeline_name(t.story_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write(path, page)
+        except OSError as exc:
+            raise RenderError(f"cannot write archive in {archive_dir}: {exc}") from exc
+        paths.append(path)
+    return paths
 
 
 FEED = "feed.xml"

@@ -162,6 +162,10 @@ class Story:
     keyphrases: tuple[str, ...] = ()
     blocs: tuple[BlocGroup, ...] = ()
     revisions: tuple[Revision, ...] = ()  # its reports edited since a digest carried them: the digest says so
+    # Its id across digests (``briefing.timelines``), None until the store's stories are read; and how many
+    # earlier digests carried it: then the archive has a page of its timeline, which the digest links.
+    story_id: str | None = None
+    digests_before: int = 0
 
     @property
     def outlets(self) -> int:

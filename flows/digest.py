@@ -48,6 +48,7 @@ from briefing.digest import (
     last_delivered_end,
     plan_delivery,
     plan_stories,
+    publish_timelines,
     read_revisions,
     read_window,
     record_digest,
@@ -60,6 +61,7 @@ from briefing.exceptions import BusyError, ConfigError
 from briefing.outlets import Registry, registry_for
 from briefing.relevance import Topic, load_topic
 from briefing.store import Store
+from briefing.timelines import identify_stories
 from briefing.types import Article, Digest, Relevance, Revision, SourceHealth, Story
 from flows.ingest import health_markdown
 from flows.progress import report
@@ -195,7 +197,14 @@ def compose_flow(config: Config, window: Window, now: datetime, kind: DigestKind
     digest = assemble(grouped, written, articles, scored, config.digest, window, now, health,
                       registry=outlets, config_path=str(config.path) if config.path else None,
                       revisions=load_revisions(config, window, kind))
-    return replace(digest, kind=kind)
+    return identify(config, _whole(replace(digest, kind=kind)))
+
+
+@task(cache_policy=NO_CACHE)  # a cheap read; the digest is not hashed
+def identify(config: Config, digest: Digest) -> Digest:
+    """Each story's id across digests, and how many earlier digests carried it (its timeline page, linked)."""
+    with Store.open(config) as store:
+        return identify_stories(store, digest)
 
 
 def _score(config: Config, topic: Topic, everyone: list[Article], run_key: str) -> dict[str, Relevance]:
@@ -269,6 +278,13 @@ def record(config: Config, digest: Digest, path: Path, delivered: bool) -> int:
     """The ledger row, written before the send: an archived digest is never unrecorded."""
     with Store.open(config) as store:
         return record_digest(store, digest, path, delivered)
+
+
+@task(cache_policy=PER_RUN_DIGEST)
+def timelines(config: Config, digest: Digest, digest_id: int) -> list[Path]:
+    """The digest's stories recorded and its developing stories' pages written, after its row, before the send."""
+    with Store.open(config) as store:
+        return publish_timelines(store, digest, digest_id, config.archive_dir)
 
 
 @task(cache_policy=PER_RUN)
@@ -381,6 +397,10 @@ def _deliver(config: Config, window: Window, digest: Digest, steps: DeliveryPlan
     message, path = _publish(config, digest)
     _say(steps.say)
     digest_id = record(config, _whole(digest), path, steps.record_delivered)
+    pages = timelines(config, _whole(digest), digest_id)
+    if pages:
+        get_run_logger().info("timelines of %d developing %s written in %s", len(pages),
+                              "story" if len(pages) == 1 else "stories", config.archive_dir / "stories")
     if steps.send:
         try:
             _send(message, config)

@@ -474,3 +474,33 @@ def test_the_feed_names_the_first_stories_of_a_big_digest(big, tmp_path) -> None
     [entry] = feedparser.parse((tmp_path / "feed.xml").read_bytes()).entries
     assert digest.stories[9].lead.title in entry.summary and digest.stories[10].lead.title not in entry.summary
     assert entry.summary.endswith(f"; and {len(digest.stories) - 10:,} more.")
+
+
+def test_a_developing_story_links_its_timeline_in_both_parts() -> None:
+    """A story earlier digests carried links its page under the archive URL, written up or only listed by title,
+    in HTML and text; a story new to the digests links none."""
+    bodies = [("Russia and China agree timber quotas", "Russian loggers will ship more timber to Chinese mills "
+               "under quotas agreed in Harbin, the forestry agency said after talks with Beijing."),
+              ("Moscow and Beijing open grain corridor", "A new grain corridor from Siberia to Heilongjiang opened "
+               "on Tuesday, and Russian wheat exports to China are expected to double."),
+              ("Kremlin hosts Chinese satellite delegation", "Chinese navigation engineers met Russian officials in "
+               "the Kremlin to link the BeiDou and GLONASS satellite systems, Moscow said.")]
+    arts = [make_article(body, "feed", title=t, location=f"https://news.example/{i}", first_seen=SEEN)
+            for i, (t, body) in enumerate(bodies)]
+    d = digest_of(*arts, max_stories=1)
+    ids = [f"{n:016x}" for n in range(len(d.stories))]
+    before = [2, 1, 0]
+    d = replace(d, stories=tuple(replace(s, story_id=i, digests_before=b)
+                                 for s, i, b in zip(d.stories, ids, before)))
+    rendered = render(d, 1, archive_url="https://briefing.example/archive/")
+    url = "https://briefing.example/archive/stories/{}.html".format
+    for i, b in zip(ids, before):
+        assert (f'href="{url(i)}"' in rendered.html) == bool(b), i
+        assert (url(i) in rendered.text) == bool(b), i
+    text = " ".join(rendered.text.split())
+    assert f"In 2 earlier digests; the story so far: {url(ids[0])}" in text
+    assert f"In 1 earlier digest; the story so far: {url(ids[1])}" in text
+    page = " ".join(lxml.html.fromstring(rendered.html).text_content().split())
+    assert "In 1 earlier digest: the story so far" in page
+    relative = render(d, 1)  # no archive URL: relative to the archive folder, as the archived copy reads it
+    assert f'href="stories/{ids[0]}.html"' in relative.html

@@ -5,9 +5,9 @@ Everything SQL lives in this package, one module per aggregate, behind the proto
 - ``base``: the engine, one transaction per call (``_tx``), driver errors made ``StorageError``, SQLite pragmas;
 - ``migrations``: the named ``MIGRATIONS`` and the step that applies them when a store is opened;
 - ``schema``: the tables, in SQLAlchemy Core;
-- ``articles``, ``search``, ``sources``, ``locks``, ``ledger``: one mixin each over ``StoreBase``, composed into
-  ``Store`` here (``ledger`` also holds ``DigestRecord`` and the ``delivery_status`` rule; ``fts`` keeps the
-  search index in step with the articles).
+- ``articles``, ``search``, ``sources``, ``locks``, ``ledger``, ``stories``: one mixin each over ``StoreBase``,
+  composed into ``Store`` here (``ledger`` also holds ``DigestRecord`` and the ``delivery_status`` rule; ``fts``
+  keeps the search index in step with the articles; ``stories`` the digests' stories, for their timelines).
 
 Driver errors become ``StorageError`` here, at the boundary. Each write is one transaction, so a run
 killed midway leaves no half-written article and a rerun inserts whatever is missing.
@@ -43,12 +43,13 @@ from briefing.store.protocol import (
 )
 from briefing.store.search import SearchMixin
 from briefing.store.sources import SourcesMixin
+from briefing.store.stories import StoriesMixin, StoryAppearance, StoryEntry
 
 __all__ = ["MIGRATIONS", "ArticleStore", "DigestRecord", "LedgerStore", "LockStore", "SourceStore", "Storage",
-           "Store", "delivery_status", "schema"]
+           "Store", "StoryAppearance", "StoryEntry", "delivery_status", "schema"]
 
 
-class Store(ArticlesMixin, SearchMixin, SourcesMixin, LocksMixin, LedgerMixin):
+class Store(ArticlesMixin, SearchMixin, SourcesMixin, LocksMixin, LedgerMixin, StoriesMixin):
     """Open (and create or migrate) the database at ``url``.
 
     ``Store.open_dir(state_dir)`` keeps the SQLite file under a state folder;

@@ -76,6 +76,13 @@ def _article_revisions(conn: Connection) -> None:
     schema.article_revisions.create(conn, checkfirst=True)
 
 
+def _story_timelines(conn: Connection) -> None:
+    """Stories keep an id across digests: which story each article first belonged to, and the stories each
+    digest carried, so the archive can give a developing story a page of its own (``briefing.timelines``)."""
+    schema.story_articles.create(conn, checkfirst=True)
+    schema.digest_stories.create(conn, checkfirst=True)
+
+
 # Named migrations, applied in order and recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
@@ -85,6 +92,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005_article_search", _article_search),
     ("0006_article_languages", _article_languages),
     ("0007_article_revisions", _article_revisions),
+    ("0008_story_timelines", _story_timelines),
 ]
 
 

@@ -12,7 +12,7 @@ escapes from the driver. ``LockStore.lock`` also raises ``BusyError`` (a ``Stora
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from briefing.search import Filters, Query
     from briefing.sources import FetchState
     from briefing.store.ledger import DigestRecord
+    from briefing.store.stories import StoryAppearance, StoryEntry
     from briefing.types import Article, Revision, SourceHealth
 
 __all__ = ["ArticleStore", "LedgerStore", "LockStore", "SourceStore", "Storage"]
@@ -163,7 +164,7 @@ class LockStore(Protocol):
 
 @runtime_checkable
 class LedgerStore(Protocol):
-    """The digest ledger: each digest made, its window, and whether it was delivered."""
+    """The digest ledger: each digest made, its window, whether it was delivered, and the stories it carried."""
 
     def last_delivered(self) -> DigestRecord | None:
         """The regular digest delivered last (backfills don't count); None before the first.
@@ -204,6 +205,39 @@ class LedgerStore(Protocol):
 
         Raises:
             StorageError: the database could not be written, or a datetime is naive.
+        """
+        ...
+
+    def record_stories(self, digest_id: int, stories: Sequence[StoryEntry]) -> None:
+        """In one transaction, record digest ``digest_id``'s stories in order, and each of their articles not
+        yet in a story under its story (an article keeps the first story it was in). Safe to repeat.
+
+        Raises:
+            StorageError: the database could not be written (nothing of the digest's stories was recorded).
+        """
+        ...
+
+    def stories_of(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story id each of ``article_ids`` was first recorded under; unrecorded ones are left out.
+
+        Raises:
+            StorageError: the database could not be read.
+        """
+        ...
+
+    def story_appearances(self, story_ids: Iterable[str]) -> dict[str, list[StoryAppearance]]:
+        """Each digest each of ``story_ids`` was in, oldest window first; a story in none is left out.
+
+        Raises:
+            StorageError: the database could not be read.
+        """
+        ...
+
+    def story_articles(self, story_ids: Iterable[str]) -> dict[str, list[Article]]:
+        """Every stored article of each of ``story_ids``, first seen first; a story with none is left out.
+
+        Raises:
+            StorageError: the database could not be read.
         """
         ...
 

@@ -118,3 +118,22 @@ locks = Table(
     Column("acquired", UTCDateTime, nullable=False),
     Column("expires", UTCDateTime, nullable=False),
 )
+
+# Story timelines (``briefing.timelines``): each article belongs to the story that first carried it, for good,
+# so a developing story keeps its id from digest to digest; each digest lists the stories it carried.
+story_articles = Table(
+    "story_articles", metadata,
+    Column("article_id", String(40), primary_key=True),
+    Column("story_id", String(40), nullable=False),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),  # the first
+    Index("ix_story_articles_story", "story_id"),
+)
+
+digest_stories = Table(
+    "digest_stories", metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(40), primary_key=True),
+    Column("title", Text, nullable=False),  # its headline in that digest
+    Column("position", Integer, nullable=False),  # 1: the digest's first story
+    Index("ix_digest_stories_story", "story_id"),
+)
