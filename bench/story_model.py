@@ -8,7 +8,8 @@ components of the pair graph) are always in one fold, so no article is in both a
 validation fold; they are stratified by language pair and label, with a fixed seed.
 
 In each fold, on the training folds only: a logistic regression over the pair features
-(``briefing.dedupe.pair_features``), then the linkage threshold that gives the best pair F1 when
+(``briefing.dedupe.pair_features``; √ of the key cosine), a second one for the weak tier (the key
+cosine as it is: the ``developing`` rule reads it), then the linkage threshold that gives the best pair F1 when
 the training folds' articles are grouped. Validation: all articles of one language pair (both
 folds, as many as a digest window would hold) are grouped with that fold's model, and only the
 validation fold's pairs are scored, so chaining through other articles counts. Counts are summed
@@ -56,7 +57,8 @@ from briefing.types import Article  # noqa: E402
 PAIRS_CSV = DATA / "semeval2022-task8" / "training_set.csv"
 MODEL_PATH = Path(__file__).resolve().parents[1] / "briefing" / "data" / "story_model.json"
 TARGETS = ("en-en", "ru-ru", "zh-zh", "zh-en")
-FEATURES = ("words", "keys", "cross", "cross_keys")
+FEATURES = ("words", "sqrt_keys", "cross", "cross_keys")  # the pair model: pairs at ``same_story`` link
+DEVELOPING = ("words", "keys", "cross", "cross_keys")  # the weak tier's own model (``developing`` pairs)
 THRESHOLDS = tuple(np.round(np.arange(0.20, 0.81, 0.025), 3))
 csv.field_size_limit(sys.maxsize)
 
@@ -208,8 +210,12 @@ def choose_threshold(pools: dict[str, Pool], train: set[int], model: StoryModel,
 def cross_validate(pools: dict[str, Pool], features: Sequence[str] = FEATURES, k: int = 5, seed: int = 0,
                    train_langs: Iterable[str] | None = None, eval_langs: Sequence[str] = TARGETS,
                    only_fold: int | None = None, c: float = 1.0,
-                   settings: DedupeSettings = DedupeSettings()) -> dict[str, dict]:
-    """Grouped k-fold CV; per language pair the summed [tp, fp, fn] and the thresholds chosen."""
+                   settings: DedupeSettings = DedupeSettings(),
+                   developing: Sequence[str] | None = DEVELOPING) -> dict[str, dict]:
+    """Grouped k-fold CV; per language pair the summed [tp, fp, fn] and the thresholds chosen.
+
+    ``developing``: the weak tier's features, its model fitted on the same training folds (None: the
+    weak tier reads the pair model's probability)."""
     pairs = [p for code in sorted(pools) for p in pools[code].pairs]
     fold_of = folds(pairs, k, seed)[0]
     group_fold = {p.group: int(f) for p, f in zip(pairs, fold_of)}
@@ -226,8 +232,13 @@ def cross_validate(pools: dict[str, Pool], features: Sequence[str] = FEATURES, k
             xs.append(np.column_stack([feats[code][n] for n in features])[keep])
             ys.append(np.array([p.same for p in pool.pairs])[keep])
         model = fit_model(np.vstack(xs), np.concatenate(ys), features, c)
+        if developing is not None:
+            weak = fit_model(np.vstack([np.column_stack([feats[code][n] for n in developing])[
+                np.array([p.group in train for p in pools[code].pairs])] for code in sorted(train_langs)]),
+                np.concatenate(ys), developing, c)
+            model = replace(model, developing=replace(weak, threshold=0.0))
         threshold = choose_threshold(pools, train, model, settings, sorted(train_langs & set(TARGETS)))
-        model = StoryModel(model.features, model.weights, model.bias, threshold)
+        model = replace(model, threshold=threshold)
         for code in eval_langs:
             pool = pools[code]
             val = [p for p in pool.pairs if group_fold[p.group] == f]
@@ -320,8 +331,10 @@ def main() -> None:
 @click.option("--folds", "k", default=5, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("-c", "c", default=1.0, show_default=True, help="Inverse L2 strength of the regression.")
+@click.option("--developing", default=",".join(DEVELOPING), show_default=True,
+              help="The weak tier's features ('': the pair model's probability).")
 @click.option("--baselines/--no-baselines", default=True)
-def cv(features: str, train_langs: str, k: int, seed: int, c: float, baselines: bool) -> None:
+def cv(features: str, train_langs: str, k: int, seed: int, c: float, developing: str, baselines: bool) -> None:
     """Grouped k-fold cross-validation, per language pair."""
     started = time.perf_counter()
     train = train_langs.split(",")
@@ -330,7 +343,8 @@ def cv(features: str, train_langs: str, k: int, seed: int, c: float, baselines: 
     print("pairs: " + ", ".join(f"{code} {len(p.pairs)} ({sum(x.same for x in p.pairs)} same)"
                                  for code, p in pools.items() if code in TARGETS)
           + f"; all {len(pairs)} [{time.perf_counter() - started:.0f} s]")
-    res = cross_validate(pools, features.split(","), k, seed, train, c=c)
+    res = cross_validate(pools, features.split(","), k, seed, train, c=c,
+                         developing=developing.split(",") if developing else None)
     base = tfidf_baseline(pools, k, seed) if baselines else {}
     old = before(pools) if baselines else {}
     for code in TARGETS:
@@ -350,11 +364,12 @@ def ablation(seeds: int) -> None:
     pairs, texts = load_pairs(langs=TARGETS)
     pools = build_pools(pairs, texts)
     plain = replace(DedupeSettings(), developing=1.0)  # no weaker links inside dense stories
-    steps = [
-        ("words only (jieba, Snowball stems), Louvain", ("words",), plain),
-        ("+ keys (names, numbers, dates, lexicon)", ("words", "keys"), plain),
-        ("+ cross-script terms", FEATURES, plain),
-        ("+ developing stories (final)", FEATURES, DedupeSettings()),
+    steps: list[tuple[str, Sequence[str], DedupeSettings, Sequence[str] | None]] = [
+        ("words only (jieba, Snowball stems), Louvain", ("words",), plain, None),
+        ("+ keys (names, numbers, dates, lexicon)", ("words", "keys"), plain, None),
+        ("+ cross-script terms", DEVELOPING, plain, None),
+        ("+ developing stories (one model for both tiers)", DEVELOPING, DedupeSettings(), None),
+        ("+ sqrt keys, the weak tier its own model (final)", FEATURES, DedupeSettings(), DEVELOPING),
     ]
     totals = {code: np.zeros(3, dtype=np.int64) for code in TARGETS}
     for seed in range(seeds):
@@ -364,10 +379,10 @@ def ablation(seeds: int) -> None:
     print(f"{'before (cosine 0.25, untuned, training pairs)':<48}"
           + "".join(f"{prf(c)[2]:9.3f}" for c in before(pools).values()))
     print(f"{'TF-IDF cosine, single link, CV threshold':<48}" + "".join(f"{prf(totals[c])[2]:9.3f}" for c in TARGETS))
-    for name, feats, settings in steps:
+    for name, feats, settings, weak in steps:
         totals = {code: np.zeros(3, dtype=np.int64) for code in TARGETS}
         for seed in range(seeds):
-            res = cross_validate(pools, feats, seed=seed, train_langs=TARGETS, settings=settings)
+            res = cross_validate(pools, feats, seed=seed, train_langs=TARGETS, settings=settings, developing=weak)
             for code in TARGETS:
                 totals[code] += res[code]["counts"]
         print(f"{name:<48}" + "".join(f"{prf(totals[c])[2]:9.3f}" for c in TARGETS), flush=True)
@@ -376,20 +391,33 @@ def ablation(seeds: int) -> None:
 
 @main.command()
 @click.option("--features", default=",".join(FEATURES), show_default=True)
+@click.option("--developing", default=",".join(DEVELOPING), show_default=True,
+              help="The weak tier's features ('': the pair model's probability).")
 @click.option("-c", "c", default=1.0, show_default=True)
-def fit(features: str, c: float) -> None:
-    """Fit on every training pair; the threshold as chosen in CV; write the model file."""
+def fit(features: str, developing: str, c: float) -> None:
+    """Fit on every training pair (both tiers); the threshold as chosen in CV; write the model file."""
     pairs, texts = load_pairs(langs=TARGETS)
     pools = build_pools(pairs, texts)
-    names = features.split(",")
-    x = np.vstack([np.column_stack([pool_features(p, p.pairs)[n] for n in names]) for p in pools.values()])
     y = np.concatenate([[q.same for q in p.pairs] for p in pools.values()])
-    model = fit_model(x, y, names, c)
+
+    def fitted(names: list[str]) -> StoryModel:
+        x = np.vstack([np.column_stack([pool_features(p, p.pairs)[n] for n in names]) for p in pools.values()])
+        return fit_model(x, y, names, c)
+
+    weak = fitted(developing.split(",")) if developing else None
+    model = replace(fitted(features.split(",")), developing=weak and replace(weak, threshold=0.0))
+    # rounded as written, so that the threshold is chosen for the model the file holds
+    model = replace(model, weights=tuple(round(w, 4) for w in model.weights), bias=round(model.bias, 4),
+                    developing=weak and StoryModel(weak.features, tuple(round(w, 4) for w in weak.weights),
+                                                   round(weak.bias, 4), 0.0))
     threshold = choose_threshold(pools, {q.group for q in pairs}, model, DedupeSettings(), TARGETS)
-    out = {"features": list(names), "weights": [round(w, 4) for w in model.weights],
-           "bias": round(model.bias, 4), "threshold": float(threshold),
-           "trained": f"bench/story_model.py fit on the {len(pairs)} en-en, ru-ru, zh-zh and zh-en "
-                      f"SemEval-2022 Task 8 training pairs, C={c}"}
+    out: dict = {"features": list(model.features), "weights": list(model.weights), "bias": model.bias,
+                 "threshold": float(threshold)}
+    if model.developing is not None:
+        out["developing"] = {"features": list(model.developing.features),
+                             "weights": list(model.developing.weights), "bias": model.developing.bias}
+    out["trained"] = (f"bench/story_model.py fit on the {len(pairs)} en-en, ru-ru, zh-zh and zh-en "
+                      f"SemEval-2022 Task 8 training pairs, C={c}")
     MODEL_PATH.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(out))
 

@@ -91,7 +91,7 @@ class DedupeConfig(_Model):
     """When two articles are one text (duplicates) or one event (a story)."""
 
     near_duplicate: float = Field(default=0.5, gt=0, le=1)  # Jaccard of word 5-shingles (MinHash estimate)
-    same_story: float = Field(default=0.6, gt=0, le=1)  # the story pair model's probability (briefing/dedupe.py)
+    same_story: float = Field(default=0.625, gt=0, le=1)  # the story pair model's probability (briefing/dedupe.py)
     story_days: float = Field(default=3, gt=0)  # published at most this far apart; also how far back stories continue
 
 

@@ -5,7 +5,7 @@ Two levels, because the reader wants each story once and every outlet named:
 * **duplicates** — one text published more than once: the same canonical URL,
   the same text once case, punctuation and spacing are folded, or a reprint
   with light edits (MinHash of word shingles — of characters in Chinese — LSH
-  candidates from datasketch, estimated Jaccard ≥ ``near_duplicate``). The copy
+  candidates as datasketch's, estimated Jaccard ≥ ``near_duplicate``). The copy
   kept is the longest, then the earliest; the others are "also published by".
 * **stories** — different texts about one event, in one language or several
   (English, Russian, Chinese): a pair model (``StoryModel``, logistic weights in
@@ -15,8 +15,8 @@ Two levels, because the reader wants each story once and every outlet named:
   stems) and of their cross-language keys (names, numbers, dates, lexicon
   concepts such as Putin = Путин = 普京), for articles published within
   ``story_days`` of each other. Pairs at ``same_story`` or more link, weaker
-  ones (``developing``) when the two share many such neighbours (a developing
-  story many outlets follow), and the stories are the Louvain communities of
+  ones (``developing``, by the weak tier's own weights) when the two share many
+  such neighbours (a developing story many outlets follow), and the stories are the Louvain communities of
   the links, so a chain of pairs does not merge everything it touches; a big
   developing story then takes in a report left alone that several of its
   weak pairs point into. Candidate pairs share distinctive words or keys, so
@@ -37,10 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from datasketch import MinHash, MinHashLSH
 
 from briefing.types import Article
 from briefing.urls import canonical_url, is_written_http_url
@@ -54,7 +54,7 @@ class DedupeSettings:
     near_duplicate: float = 0.5  # estimated Jaccard of word shingles
     shingle_words: int = 5
     num_perm: int = 64
-    same_story: float = 0.6  # the pair model's probability (data/story_model.json: its threshold)
+    same_story: float = 0.625  # the pair model's probability (data/story_model.json: its threshold)
     developing: float = 0.2  # ... or this, inside a dense developing story
     developing_support: int = 8  # ... where the two share this many neighbours linked as strongly (same script)
     resolution: float = 0.5  # Louvain's: under 1, a developing story's loosely knit reports stay one story
@@ -149,11 +149,29 @@ class _Permutations:
 def _permutations(num_perm: int) -> _Permutations:
     """The permutations every signature shares, drawn once (drawing them costs more than hashing).
 
-    datasketch's internals: tests/test_datasketch.py checks they still mean what this module assumes.
+    Drawn as datasketch's ``MinHash(num_perm, seed=1)`` draws its affine32 ones (odd multipliers),
+    here rather than by a template MinHash: importing datasketch (which imports scipy.integrate)
+    costs a stage command more start-up than all of its duplicates work on a small batch.
+    tests/test_datasketch.py checks they are datasketch's.
     """
-    template = MinHash(num_perm=num_perm, hashfunc=int)
-    a, b = template.permutations
-    return _Permutations(np.asarray(a), np.asarray(b), np.asarray(template.hashvalues))
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return _Permutations(a, b, np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32))
+
+
+_LSH_BANDS = {(0.5, 64): (14, 4)}  # MinHashLSH's optimal (b, r) of the defaults (tests/test_datasketch.py)
+
+
+@functools.lru_cache(maxsize=8)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``MinHashLSH(threshold, num_perm)``'s (bands, rows); datasketch is imported only for other settings."""
+    if (threshold, num_perm) in _LSH_BANDS:
+        return _LSH_BANDS[threshold, num_perm]
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
 
 
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer, as datasketch pre-mixes
@@ -242,10 +260,10 @@ def _near_pairs(sigs: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     n, num_perm = sigs.shape
     if n < 2:
         return []
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)  # only for its optimal (b, r)
+    bands, rows = _bands(threshold, num_perm)
     left, right = [], []
-    for band in range(lsh.b):
-        _, bucket = np.unique(sigs[:, band * lsh.r:(band + 1) * lsh.r], axis=0, return_inverse=True)
+    for band in range(bands):
+        _, bucket = np.unique(sigs[:, band * rows:(band + 1) * rows], axis=0, return_inverse=True)
         order = np.argsort(bucket.ravel(), kind="stable")
         ordered = bucket.ravel()[order]
         bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
@@ -278,25 +296,38 @@ class StoryModel:
     Fitted by ``bench/story_model.py`` on the shared SemEval-2022 Task 8 training pairs, its
     settings chosen by grouped cross-validation (the figures are in bench/README.md); shipped as
     ``data/story_model.json``. ``threshold`` is the probability at which a pair links, the
-    default of ``DedupeSettings.same_story`` (a test keeps the two equal).
+    default of ``DedupeSettings.same_story`` (a test keeps the two equal). ``developing``: the
+    weak tier's model, fitted on the same pairs with the key cosine as it is; the pair model reads
+    its square root, which ranks one event's reports better but lifts pairs that share a name or
+    two, and those must not pass the ``developing`` rule of a dense window.
     """
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    developing: StoryModel | None = None  # the weak tier's own model (``developing`` pairs); None: this one
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         z = x @ np.asarray(self.weights, dtype=np.float64) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
+    def probabilities(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        """The probability of each pair from its features (``pair_features``)."""
+        return self.probability(np.column_stack([feats[f] for f in self.features]))
+
+
+def _model_of(raw: dict[str, Any]) -> StoryModel:
+    weak = raw.get("developing")
+    return StoryModel(tuple(raw["features"]), tuple(float(w) for w in raw["weights"]), float(raw["bias"]),
+                      float(raw.get("threshold", 0.0)), _model_of(weak) if weak else None)
+
 
 @functools.lru_cache(maxsize=1)
 def story_model() -> StoryModel:
     """The shipped pair model (package data)."""
-    raw = json.loads(resources.files("briefing").joinpath("data/story_model.json").read_text(encoding="utf-8"))
-    return StoryModel(tuple(raw["features"]), tuple(float(w) for w in raw["weights"]), float(raw["bias"]),
-                      float(raw["threshold"]))
+    return _model_of(json.loads(resources.files("briefing").joinpath("data/story_model.json")
+                                .read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -402,13 +433,15 @@ def _cosines(m: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarra
 
 
 def pair_features(space: StorySpace, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
-    """The features the model weighs, for the pairs (left[k], right[k]): word cosine, key cosine,
-    whether the two are in different scripts, and the key cosine of those that are."""
+    """The features the models weigh, for the pairs (left[k], right[k]): word cosine, key cosine and its
+    square root (each further shared name adds less: two reports of one event share many, two of
+    one place a few), whether the two are in different scripts, and the key cosine of those that are."""
     words = _cosines(space.words, left, right)
     keys = _cosines(space.keys, left, right)
     scripts = np.array(space.scripts)
     cross = (scripts[left] != scripts[right]).astype(np.float64)
-    return {"words": words, "keys": keys, "cross": cross, "cross_keys": cross * keys}
+    return {"words": words, "keys": keys, "sqrt_keys": np.sqrt(np.maximum(keys, 0.0)), "cross": cross,
+            "cross_keys": cross * keys}
 
 
 def pair_probability(space: StorySpace, left: np.ndarray, right: np.ndarray,
@@ -417,8 +450,7 @@ def pair_probability(space: StorySpace, left: np.ndarray, right: np.ndarray,
     model = model or story_model()
     if not len(left):
         return np.zeros(0)
-    feats = pair_features(space, left, right)
-    return model.probability(np.column_stack([feats[f] for f in model.features]))
+    return model.probabilities(pair_features(space, left, right))
 
 
 def _top_terms(vectors: sp.csr_matrix, top_terms: int, max_df: int) -> sp.csr_matrix:
@@ -490,7 +522,7 @@ def _story_edges(pairs: ScoredPairs, settings: DedupeSettings) -> np.ndarray:
     unrelated articles can each have many weak pairs, but seldom the same ones."""
     n = len(pairs.articles)
     strong: np.ndarray = pairs.weight >= round(settings.same_story * _SCALE)
-    weak: np.ndarray = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
+    weak: np.ndarray = (pairs.developing >= round(settings.developing * _SCALE)) & pairs.same_script
     if settings.developing_support <= 0:
         either: np.ndarray = strong | weak
         return either
@@ -571,6 +603,12 @@ class ScoredPairs:
     weight: np.ndarray  # probability × _SCALE
     same_script: np.ndarray
     rank: list[int]
+    weak: np.ndarray | None = None  # the weak tier's probability × _SCALE (None: ``weight``)
+
+    @property
+    def developing(self) -> np.ndarray:
+        """The weak tier's probability of each pair × _SCALE, read against ``developing``."""
+        return self.weak if self.weak is not None else self.weight
 
 
 def scored_pairs(articles: Sequence[Article], space: StorySpace, settings: DedupeSettings = DedupeSettings(),
@@ -581,11 +619,15 @@ def scored_pairs(articles: Sequence[Article], space: StorySpace, settings: Dedup
     when = np.array([_when(a).timestamp() for a in articles])
     close = np.abs(when[left] - when[right]) <= settings.story_days * 86400
     left, right = left[close], right[close]
-    weight = np.rint(pair_probability(space, left, right, model) * _SCALE).astype(np.int64)
+    model = model or story_model()
+    feats = pair_features(space, left, right)
+    weight = np.rint(model.probabilities(feats) * _SCALE).astype(np.int64)
+    weak = None if model.developing is None else \
+        np.rint(model.developing.probabilities(feats) * _SCALE).astype(np.int64)
     scripts = np.array(space.scripts)
     rank = np.empty(n, dtype=np.int64)
     rank[sorted(range(n), key=lambda i: (articles[i].id, _when(articles[i])))] = np.arange(n)
-    return ScoredPairs(articles, left, right, weight, scripts[left] == scripts[right], rank.tolist())
+    return ScoredPairs(articles, left, right, weight, scripts[left] == scripts[right], rank.tolist(), weak)
 
 
 def link_stories(pairs: ScoredPairs, settings: DedupeSettings = DedupeSettings()) -> list[list[Article]]:
@@ -610,7 +652,7 @@ def _take_in_loose(groups: list[list[int]], pairs: ScoredPairs, settings: Dedupe
     size = np.bincount(story, minlength=len(groups))
     if not len(pairs.left) or size.max() < settings.developing_size:
         return groups
-    weak = (pairs.weight >= round(settings.developing * _SCALE)) & pairs.same_script
+    weak = (pairs.developing >= round(settings.developing * _SCALE)) & pairs.same_script
     loose = np.r_[pairs.left[weak], pairs.right[weak]]
     into = story[np.r_[pairs.right[weak], pairs.left[weak]]]
     fits = (size[story[loose]] == 1) & (size[into] >= settings.developing_size)
