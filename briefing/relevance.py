@@ -15,12 +15,15 @@ sides are present (or one side and its counterpart is implicit or stood for),
 a learned layer reads *how* they are related: a logistic regression over
 features of the matches (where they sit, whether they are two entries of a
 list, what stands before and between them, relation words, crowd and market
-cues) and of the headline's words with the matched names replaced by their
-role ("<S> and <S> sign", "<X> sanctions firms from <S> , <S> and <X>"). Its
-weights are a small JSON file beside the topic, checked against the SHA-256
-the topic records, and trained by ``bench/train_relevance.py`` on labelled
-train splits only. A topic without a model is scored by points for meetings
-(title, sentence, relation word, paragraph), as before.
+cues, a lead sentence naming both with a relation word between them) and of
+the headline's words with the matched names replaced by their role ("<S> and
+<S> sign", "<X> sanctions firms from <S> , <S> and <X>"). Its weights are a
+small JSON file beside the topic, checked against the SHA-256 the topic
+records, and trained by ``bench/train_relevance.py`` on labelled train splits
+only; a language's own threshold, chosen there, is folded into its bias
+weight, so one threshold serves every language. A topic without a model is
+scored by points for meetings (title, sentence, relation word, paragraph), as
+before.
 
 Matching: one Aho–Corasick pass (pyahocorasick, in C) finds every term,
 relation, crowd name, cue and exclusion; Python only checks the hits. Latin
@@ -42,7 +45,7 @@ import json
 import math
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +157,7 @@ class _Form:
     words: tuple[str, ...] = ()  # Cyrillic: the dictionary form of each word, lower-cased
     stems: tuple[str, ...] = ()
     upper: tuple[str, ...] = ()  # Cyrillic, per word: "A" an acronym (ШОС), "U" capitalised (Си), "" any case
+    sides: tuple[str, ...] = ()  # the sides it names: its own, or both for a joint term (set by ``build_topic``)
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ def build_topic(model: TopicModel, base: Path | None = None) -> Topic:
     for name, words in model.cues.items():
         forms += [_form(w, "cue", name, "cue", 0.0) for w in words]
     sides = list(model.sides)
+    forms = [replace(f, sides=tuple(sides) if f.side == "joint" else (f.side,)) for f in forms]
     layer = _load_layer(base / model.model, model.model_sha256 or "") if model.model and base else None
     return Topic(name=model.name, threshold=model.threshold, languages=tuple(model.languages),
                  side_names=(sides[0], sides[1]), matcher=_automaton(forms), home=dict(model.home), layer=layer)
@@ -253,7 +258,12 @@ def _automaton(forms: list[_Form]) -> Any:
     matcher = ahocorasick.Automaton()
     for key, entries in by_key.items():
         # Exact-case forms first, so "US" (a country) is tried before "us" would be.
-        matcher.add_word(key, (len(key), tuple(sorted(entries, key=lambda f: not f.cased))))
+        ordered = tuple(sorted(entries, key=lambda f: not f.cased))
+        # A key whose forms are all Chinese without case fits wherever it is found: its first form, unchecked.
+        direct = ordered[0] if all(f.script == "han" and not f.cased for f in ordered) else None
+        # A key whose forms are all Latin fits nowhere inside a word ("us" in "discuss"): checked once, for all.
+        latin = all(f.script == "latin" for f in ordered)
+        matcher.add_word(key, (len(key), ordered, direct, latin))
     if by_key:
         matcher.make_automaton()
     return matcher
@@ -352,7 +362,7 @@ def _fit(form: _Form, text: str, low: str, start: int, end: int) -> int:
     return pos
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     start: int
     end: int
@@ -366,25 +376,33 @@ def _matches(matcher: Any, text: str, low: str | None = None) -> list[Match]:
     if not len(matcher):
         return []
     low = _lower(text) if low is None else low
-    found: list[tuple[int, int, _Form]] = []
-    for last, (size, forms) in matcher.iter(low):
+    # (start, -end, order found, form): sorted as tuples, leftmost-longest first, ties in the order found.
+    found: list[tuple[int, int, int, _Form]] = []
+    size_text = len(text)
+    for last, (size, forms, direct, latin) in matcher.iter(low):
         start = last - size + 1
+        if direct is not None:
+            found.append((start, -last - 1, len(found), direct))
+            continue
+        if latin and ((start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
+                last + 1 < size_text and (text[last + 1].isalnum() or text[last + 1] == "_"))):
+            continue
         best, best_end = None, -1
         for form in forms:  # forms sharing a key (a Russian stem): the longest fit, exact case first
             end = _fit(form, text, low, start, last + 1)
             if end > best_end:
                 best, best_end = form, end
         if best is not None:
-            found.append((start, best_end, best))
-    found.sort(key=lambda m: (m[0], -m[1]))
+            found.append((start, -best_end, len(found), best))
+    found.sort()
     out: list[Match] = []
     reach = 0
-    for start, end, form in found:
+    for start, neg_end, _, form in found:
         if start < reach:
             continue
-        reach = end
+        reach = -neg_end
         if form.kind != "exclude":
-            out.append(Match(start, end, form))
+            out.append(Match(start, reach, form))
     return out
 
 
@@ -468,7 +486,7 @@ def _sides_by_place(matches: list[Match], topic: Topic, title_end: int, lead_end
         f = m.form
         if f.kind == "term":
             place = "title" if m.start < title_end else "lead" if m.start < lead_end else "text"
-            sides[place].update(_sides_of(f, topic))
+            sides[place].update(f.sides)
         elif f.kind == "proxy":
             sides["proxy"].add(f.side)
     return sides
@@ -476,11 +494,16 @@ def _sides_by_place(matches: list[Match], topic: Topic, title_end: int, lead_end
 
 def _met(matches: list[Match], sides: dict[str, set[str]], topic: Topic) -> bool:
     """Both sides in the title or in one sentence: the meeting that puts an article to the learned layer."""
+    if len(sides["title"]) == 2:
+        return True
     per_sentence: dict[int, set[str]] = {}
     for m in matches:
         if m.form.kind == "term":
-            per_sentence.setdefault(m.sentence, set()).update(_sides_of(m.form, topic))
-    return len(sides["title"]) == 2 or any(len(found) == 2 for found in per_sentence.values())
+            found = per_sentence.setdefault(m.sentence, set())
+            found.update(m.form.sides)
+            if len(found) == 2:
+                return True
+    return False
 
 
 def _implicit_side(sides: dict[str, set[str]], topic: Topic, lang: str) -> str | None:
@@ -579,7 +602,7 @@ def _market_noise(r: Reading, topic: Topic) -> bool:
         elif kind == "relation":
             relation = True
         elif kind == "term":
-            for side in _sides_of(m.form, topic):
+            for side in m.form.sides:
                 best[side] = max(best.get(side, 0.0), m.form.weight)
     return cue and not relation and len(best) == 2 and min(best.values()) <= WEAK
 
@@ -608,10 +631,6 @@ def layer_input(title: str, text: str, topic: Topic, *, language: str | None = N
     return conjoined(features(r, topic, lang), lang)
 
 
-def _sides_of(form: _Form, topic: Topic) -> tuple[str, ...]:
-    return topic.side_names if form.side == "joint" else (form.side,)
-
-
 def _evidence(r: Reading, topic: Topic) -> tuple[Evidence, ...]:
     """Each term (and proxy) with where it matched: title, a sentence or paragraph naming both, or the text."""
     a, b = topic.side_names
@@ -619,8 +638,9 @@ def _evidence(r: Reading, topic: Topic) -> tuple[Evidence, ...]:
     in_paragraph: dict[int, set[str]] = {}
     for m in r.matches:
         if m.form.kind in ("term", "proxy"):
-            in_sentence.setdefault(m.sentence, set()).update(_sides_of(m.form, topic))
-            in_paragraph.setdefault(m.paragraph, set()).update(_sides_of(m.form, topic))
+            sides = m.form.sides
+            in_sentence.setdefault(m.sentence, set()).update(sides)
+            in_paragraph.setdefault(m.paragraph, set()).update(sides)
     both = {a, b}
     title_met = both <= (r.sides["title"] | ({r.implicit} if r.implicit else set()))
     out: dict[tuple[str, str], Evidence] = {}
@@ -629,16 +649,17 @@ def _evidence(r: Reading, topic: Topic) -> tuple[Evidence, ...]:
         f = m.form
         s = m.sentence
         if f.kind == "relation":
-            if m.start < r.title_end or both <= in_sentence.get(s, set()):
-                relations.setdefault(f.term, Evidence(f.term, "relation", "title" if m.start < r.title_end
-                                                      else "sentence", RELATION_POINTS))
+            if f.term not in relations and (m.start < r.title_end or both <= in_sentence.get(s, set())):
+                relations[f.term] = Evidence(f.term, "relation", "title" if m.start < r.title_end else "sentence",
+                                             RELATION_POINTS)
             continue
         if f.kind not in ("term", "proxy"):
             continue
         p = m.paragraph
         where = ("title" if m.start < r.title_end and title_met else "sentence" if both <= in_sentence[s] else
                  "paragraph" if both <= in_paragraph[p] else "title" if m.start < r.title_end else "text")
-        out.setdefault((f.term, where), Evidence(f.term, f.side, where, f.weight))
+        if (f.term, where) not in out:
+            out[f.term, where] = Evidence(f.term, f.side, where, f.weight)
     if r.implicit and r.implicit not in r.named:
         why = "implicit" if r.implicit not in r.sides["proxy"] else "proxy"
         out.setdefault((r.implicit, why), Evidence(f"{r.implicit} ({why})", r.implicit, "text", 0.0))
@@ -671,7 +692,7 @@ def _meetings(r: Reading, topic: Topic) -> _Meetings:
         buckets = [out.sentences.setdefault(s, {}), out.paragraphs.setdefault(m.paragraph, {})]
         if m.start < r.title_end:
             buckets.append(out.title)
-        for sd in _sides_of(f, topic):
+        for sd in f.sides:
             for bucket in buckets:
                 bucket[sd] = max(bucket.get(sd, 0.0), f.weight)
     return out
@@ -848,7 +869,37 @@ def features(r: Reading, topic: Topic, lang: str) -> dict[str, float]:
     if len(r.full) - r.title_end > 2 * LEAD:
         feats["long"] = 1.0
     _headline_features(r, topic, feats)
+    _lead_sentence_features(r, feats)
     return feats
+
+
+RELATED_AFTER = 40  # characters after the second side where a relation word still reads as theirs ("… sign a deal")
+
+
+def _lead_sentence_features(r: Reading, feats: dict[str, float]) -> None:
+    """Both sides in one sentence of the lead (not the title), and a relation word between them or just after:
+    "Moscow, May 3. Lavrov and Wang Yi held talks on …", the lead's own statement of the tie."""
+    head = r.title_end + r.dateline + LEAD
+    per_sentence: dict[int, list[Match]] = {}
+    for m in r.matches:
+        start = r.sentences[m.sentence]
+        if start >= head:
+            break
+        if start >= r.title_end:
+            per_sentence.setdefault(m.sentence, []).append(m)
+    for ms in per_sentence.values():
+        first: dict[str, int] = {}
+        for m in ms:
+            if m.form.kind == "term":
+                for side in m.form.sides:
+                    first.setdefault(side, m.start)
+        if len(first) < 2:
+            continue
+        feats["ls:met"] = 1.0
+        lo, hi = sorted(first.values())
+        if any(m.form.kind == "relation" and lo < m.start < hi + RELATED_AFTER for m in ms):
+            feats["ls:met-related"] = 1.0
+            return
 
 
 def _place_features(r: Reading, topic: Topic, feats: dict[str, float]) -> None:
@@ -889,7 +940,7 @@ def _tally(r: Reading, topic: Topic, feats: dict[str, float]) -> _Tally:
         f, s = m.form, m.sentence
         in_head = m.start < r.title_end + LEAD
         if f.kind == "term":
-            for sd in _sides_of(f, topic):
+            for sd in f.sides:
                 t.weights[sd] = max(t.weights[sd], f.weight if in_head else f.weight / 2)
                 t.per_sentence.setdefault(s, set()).add(sd)
             if f.side == "joint":

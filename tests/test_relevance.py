@@ -297,8 +297,9 @@ def _trainer():
 
 # Floors a little under what the shipped model reaches on each test split (bench/train_relevance.py).
 # Round 3 (bench/README.md): wire-ru precision .894 -> .913 raised its floor; own-en precision .836 -> .804
-# (two more false positives of 56) lowered its own.
-FLOORS = {"wire-en": (0.85, 0.8), "wire-zh": (0.95, 0.72), "wire-ru": (0.88, 0.78), "own-en": (0.78, 0.85),
+# (two more false positives of 56) lowered its own. Round 4: wire-en .892/.822 -> .904/.842 raised its floors;
+# wire-ru precision .913 -> .875 (two more false positives of 48 predicted) lowered its own.
+FLOORS = {"wire-en": (0.88, 0.82), "wire-zh": (0.95, 0.72), "wire-ru": (0.86, 0.78), "own-en": (0.78, 0.85),
           "own-ru": (0.9, 0.8), "own-zh": (0.9, 0.8)}
 
 
@@ -313,3 +314,29 @@ def test_labelled_test_splits_stay_above_their_floors() -> None:
     for name, (p_floor, r_floor) in FLOORS.items():
         precision, recall, *_ = trainer.prf(got[name])
         assert precision >= p_floor and recall >= r_floor, (name, precision, recall)
+
+
+def test_a_lead_sentence_relating_both_sides_is_a_feature() -> None:
+    """The lead's own statement of the tie (both sides in one lead sentence, a relation word between them)
+    is read as such; the same names spread over the title and a lead sentence are not."""
+    from briefing.relevance import _read, features
+
+    def lead_features(title: str, text: str) -> set[str]:
+        return {k for k in features(_read(title, text, TOPIC_, "en"), TOPIC_, "en") if k.startswith("ls:")}
+
+    assert lead_features("Gas deal", "Moscow and Beijing signed a gas deal on Tuesday.") == {"ls:met", "ls:met-related"}
+    assert lead_features("Gas deal", "Moscow and Beijing were cold. Nothing was signed.") == {"ls:met"}
+    assert lead_features("Moscow and Beijing sign", "The deal was signed on Tuesday.") == set()
+    assert lead_features("Moscow weather", "Beijing was sunny. Talks went on in Geneva.") == set()
+
+
+def test_a_language_threshold_is_folded_into_its_bias() -> None:
+    """The trainer's per-language threshold moves that language's bias only: a Chinese score at 0.35 under the
+    raw weights is exactly 0.5 after folding, an English one is unchanged, so every reader keeps one threshold."""
+    trainer = _trainer()
+    weights = {"bias": 0.2, "zh|bias": -0.819}  # raw z = -0.619: p = 0.35 for a Chinese item
+    folded = trainer.with_thresholds(weights, {"en": 0.5, "zh": 0.35}, 0.5)
+    zh, en = {"bias": 1.0, "zh|bias": 1.0}, {"bias": 1.0, "en|bias": 1.0}
+    assert abs(trainer._probability(weights, zh) - 0.35) < 1e-3
+    assert abs(trainer._probability(folded, zh) - 0.5) < 1e-3
+    assert trainer._probability(folded, en) == trainer._probability(weights, en)
