@@ -12,7 +12,8 @@ What it does:
 1. Generates ``--feeds`` distinct RSS 2.0 feeds of ``--items`` items each: synthetic English
    news-like HTML descriptions of 150–300 words (long enough not to count as teasers; the
    fetch policy also sets ``teaser_words=0``), each item with guid, link and pubDate.
-2. Serves them from ``http.server.ThreadingHTTPServer`` on loopback in a background thread.
+2. Serves them from ``http.server.ThreadingHTTPServer`` on loopback, in a forked child process
+   (``--server thread``: in background threads of the benchmark's own process, as before).
    The server answers ``If-None-Match`` (ETag) and ``If-Modified-Since`` (Last-Modified) with
    304, and sends pre-compressed gzip when the client accepts it, so serving costs little.
    It counts requests, 200s, 304s, gzip bodies and any other path (a page fetch would show up
@@ -47,11 +48,12 @@ the repository's Russia–China topic, ``fetch: {allow_private_hosts: true, teas
 and runs ``flows.ingest.ingest_flow`` twice on it, reporting each run's wall time. Prefect's
 temporary server is started first by a no-op flow (its start, ~8 s, is reported on its own line).
 Unless ``PREFECT_HOME`` or ``PREFECT_API_URL`` is set, Prefect runs with a throw-away
-``PREFECT_HOME`` in the temp dir, so the benchmark's 400 task runs stay out of your own history.
+``PREFECT_HOME`` in the temp dir, so the benchmark's flow and task runs stay out of your own history.
 
 All output is a plain table on stdout; ``--json FILE`` also writes the numbers as JSON.
-Note: the server shares the process (and the GIL) with the code measured; it serves
-pre-built bytes, so it adds little, but this is a loopback benchmark, not a network one.
+Note: with ``--server thread`` the server shares the process (and the GIL) with the code
+measured, which then waits for the server's threads at every send; either way this is a
+loopback benchmark, not a network one.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ import gzip
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import random
 import resource
@@ -70,6 +73,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,27 +193,55 @@ class Served:
     last_modified: str
 
 
+COUNTS_PATH = "/__counts"  # the server's counters as JSON (itself not counted)
+
+
 @dataclass
 class FeedServer:
-    """Threaded HTTP servers on one or more loopback addresses, sharing one table of feeds."""
+    """Threaded HTTP servers on one or more loopback addresses, sharing one table of feeds.
+
+    ``process`` (the default) serves from a forked child process, as a real server is not in
+    the client's process: in a thread it would compete with the measured code for the GIL.
+    """
 
     hosts: int
+    process: bool = True
     feeds: dict[str, Served] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
+    child: Any = None
 
     def start(self) -> list[str]:
-        """Bind and serve; returns one base URL per loopback address."""
+        """Bind (serving starts with ``serve``, once the feeds are built); one base URL per loopback address."""
         handler = _handler(self)
         for n in range(1, self.hosts + 1):
             server = ThreadingHTTPServer((f"127.0.0.{n}", 0), handler)
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, name=f"feed-server-{n}", daemon=True).start()
             self.servers.append(server)
+        return self.bases
+
+    @property
+    def bases(self) -> list[str]:
         return [f"http://{s.server_address[0]}:{s.server_address[1]}" for s in self.servers]
 
+    def serve(self) -> None:
+        """Serve the feeds built so far: in a forked child process, or in daemon threads of this one."""
+        if not self.process:
+            for n, server in enumerate(self.servers, 1):
+                threading.Thread(target=server.serve_forever, name=f"feed-server-{n}", daemon=True).start()
+            return
+        self.child = multiprocessing.get_context("fork").Process(target=_serve_all, args=(self.servers,),
+                                                                 name="feed-server", daemon=True)
+        self.child.start()
+        for server in self.servers:  # the child accepts on the inherited sockets
+            server.server_close()
+
     def stop(self) -> None:
+        if self.child is not None:
+            self.child.terminate()
+            self.child.join(5)
+            return
         for server in self.servers:
             server.shutdown()
             server.server_close()
@@ -219,8 +251,22 @@ class FeedServer:
             self.counts.update(keys)
 
     def snapshot(self) -> Counter[str]:
+        """The counters, from the child process when it serves."""
+        if self.child is None:
+            return self.local_counts()
+        with urllib.request.urlopen(self.bases[0] + COUNTS_PATH, timeout=10) as r:
+            return Counter(json.loads(r.read()))
+
+    def local_counts(self) -> Counter[str]:
         with self.lock:
             return Counter(self.counts)
+
+
+def _serve_all(servers: list[ThreadingHTTPServer]) -> None:
+    """The child process: every server in a thread of its own, until terminated."""
+    for n, server in enumerate(servers[1:], 2):
+        threading.Thread(target=server.serve_forever, name=f"feed-server-{n}", daemon=True).start()
+    servers[0].serve_forever()
 
 
 def _accepts_gzip(header: str | None) -> bool:
@@ -255,6 +301,13 @@ def _handler(state: FeedServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == COUNTS_PATH:
+                body = json.dumps(state.local_counts()).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             served = state.feeds.get(self.path)
             if served is None:
                 state.count("requests", "other")
@@ -317,6 +370,7 @@ class Stage:
     seconds: float = 0.0
     maxrss_mib: float = 0.0
     traced_peak_mib: float | None = None
+    cpu_s: float = 0.0  # this process's CPU time, all threads (the server's is its own with --server process)
 
 
 @dataclass
@@ -337,6 +391,10 @@ class PassResult:
     def seconds(self) -> float:
         return sum(s.seconds for s in self.stages.values())
 
+    @property
+    def cpu_s(self) -> float:
+        return sum(s.cpu_s for s in self.stages.values())
+
 
 @contextmanager
 def stage(result: PassResult, name: str) -> Iterator[None]:
@@ -344,11 +402,11 @@ def stage(result: PassResult, name: str) -> Iterator[None]:
     if tracing:
         start_current = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     yield
     seconds = time.perf_counter() - started
     peak = (tracemalloc.get_traced_memory()[1] - start_current) / 2**20 if tracing else None
-    result.stages[name] = Stage(seconds, maxrss_mib(), peak)
+    result.stages[name] = Stage(seconds, maxrss_mib(), peak, time.process_time() - cpu)
 
 
 def run_pass(name: str, store: Store, sources: list[SourceConfig], policy: FetchConfig,
@@ -447,7 +505,8 @@ STAGES = ("states", "fetch", "extract", "store")
 def print_report(args: dict[str, Any], timed: list[PassResult], traced: list[PassResult] | None,
                  baseline_mib: float, flow: dict[str, Any] | None) -> None:
     print(f"feeds={args['feeds']} items/feed={args['items']} words/item={args['min_words']}-{args['max_words']} "
-          f"hosts={args['hosts']} concurrency={args['concurrency']} per_host={args['per_host']} "
+          f"hosts={args['hosts']} server={args['server']} concurrency={args['concurrency']} "
+          f"per_host={args['per_host']} "
           f"feed bytes={args['feed_mib']:.1f} MiB (gzip {args['gzip_mib']:.1f} MiB)")
     print(f"maxrss after imports: {args['maxrss_after_imports_mib']:.0f} MiB; "
           f"baseline (feeds generated, server up): {baseline_mib:.0f} MiB")
@@ -463,6 +522,11 @@ def print_report(args: dict[str, Any], timed: list[PassResult], traced: list[Pas
               f"{r.server.get('304', 0):>4} {r.server.get('requests', 0):>5} "
               + " ".join(f"{r.stages[s].seconds:9.3f}" for s in STAGES)
               + f" {r.seconds:8.3f} {items_per_s} {r.feeds / r.seconds:8.0f} {r.stages['store'].maxrss_mib:10.0f}")
+    print()
+    print("CPU seconds of this process (all its threads; less sensitive than wall time to a loaded machine)")
+    print(f"{'pass':<5} " + " ".join(f"{s:>9}" for s in STAGES) + f" {'total':>8}")
+    for r in timed:
+        print(f"{r.name:<5} " + " ".join(f"{r.stages[s].cpu_s:9.3f}" for s in STAGES) + f" {r.cpu_s:8.3f}")
     if traced:
         print()
         print("tracemalloc peak above stage start, MiB (separate traced round; its seconds are not used)")
@@ -499,23 +563,28 @@ def print_report(args: dict[str, Any], timed: list[PassResult], traced: list[Pas
 @click.option("--tracemalloc/--no-tracemalloc", "trace", default=True, show_default=True,
               help="Also run a traced round for per-stage tracemalloc peaks.")
 @click.option("--flow", is_flag=True, help="Also run the Prefect ingest flow twice and time it.")
+@click.option("--server", "server_kind", type=click.Choice(["process", "thread"]), default="process",
+              show_default=True, help="Serve the feeds from a forked process, or from threads of this one "
+                                      "(sharing the GIL with the code measured, as before 2026-12).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results to this JSON file.")
 @click.option("--keep", is_flag=True, help="Keep the temp dir (SQLite stores, config) and print its path.")
 def main(feeds: int, items: int, min_words: int, max_words: int, hosts: int, concurrency: int, per_host: int,
-         seed: int, trace: bool, flow: bool, json_path: Path | None, keep: bool) -> None:
+         seed: int, trace: bool, flow: bool, server_kind: str, json_path: Path | None, keep: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     after_imports = maxrss_mib()
     if not 1 <= min_words <= max_words:
         raise click.BadParameter("need 1 <= --min-words <= --max-words")
     policy = FetchConfig(teaser_words=0, allow_private_hosts=True, concurrency=concurrency, per_host=per_host)
+    server_process = server_kind == "process"
     workdir = Path(tempfile.mkdtemp(prefix="briefing-bench-"))
-    server = FeedServer(hosts)
+    server = FeedServer(hosts, process=server_process)
     try:
         bases = server.start()
         sources = build_feeds(server, bases, feeds, items, seed, min_words, max_words)
+        server.serve()
         baseline = maxrss_mib()
-        args = dict(feeds=feeds, items=items, min_words=min_words, max_words=max_words, hosts=hosts,
+        args = dict(feeds=feeds, items=items, min_words=min_words, max_words=max_words, hosts=hosts, server=server_kind,
                     concurrency=concurrency, per_host=per_host, maxrss_after_imports_mib=after_imports,
                     feed_mib=sum(len(f.body) for f in server.feeds.values()) / 2**20,
                     gzip_mib=sum(len(f.gzipped) for f in server.feeds.values()) / 2**20)
@@ -545,7 +614,7 @@ def main(feeds: int, items: int, min_words: int, max_words: int, hosts: int, con
 def _as_dict(r: PassResult) -> dict[str, Any]:
     return {"name": r.name, "feeds": r.feeds, "items": r.items, "articles": r.articles, "new": r.new,
             "updated": r.updated, "skipped": r.skipped, "failed": r.failed, "not_modified": r.not_modified,
-            "server": r.server, "seconds": r.seconds,
+            "server": r.server, "seconds": r.seconds, "cpu_s": r.cpu_s,
             "stages": {k: vars(v) for k, v in r.stages.items()}}
 
 

@@ -117,6 +117,8 @@ _NON_WORDS = re.compile(r"\W+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CYRILLIC_RUN = re.compile(r"[а-яёА-ЯЁ][а-яёА-ЯЁ-]*")
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD_RUN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -298,8 +300,10 @@ def _is_widget(text: str) -> bool:
 def _is_tag_line(text: str) -> bool:
     if _TAGS.match(text):
         return True
+    if text.count(",") < 4 or text.endswith("."):  # fewer than five items: no list to split
+        return False
     items = [i.strip() for i in text.split(",")]
-    if len(items) < 5 or text.endswith(".") or not all(items):
+    if not all(items):
         return False
     sizes = [_size(i) for i in items]
     return max(sizes) <= 6 and sum(sizes) / len(sizes) <= 3.5
@@ -310,7 +314,7 @@ def _classify(line: _Line) -> None:
     n = _size(text)
     if n <= 12 and len(text) <= 200 and parse_dateline(text.lstrip("|•·-– ")) is not None:
         line.reason = "dateline"
-    elif not re.search(r"[^\W\d_]", text):
+    elif not _LETTER.search(text):
         line.reason = "counter"
     elif _is_widget(text) or (not text.isascii() and _is_han_widget(text)):
         line.reason = "widget"
@@ -355,7 +359,7 @@ def _is_pitch(text: str) -> bool:
     A pitch is a paragraph, not an article: a longer line (a page flattened to one line, its sign-up
     box glued to the story) is never dropped whole for the pitch words in it.
     """
-    if _QUOTED.search(text) or _size(text) > _PITCH_MAX_WORDS:
+    if _size(text) > _PITCH_MAX_WORDS or _QUOTED.search(text):  # the size is cached: asked first
         return False
     lower = text.lower()
     if not _FIRST_PERSON.search(lower):
@@ -551,15 +555,31 @@ def _drop_title(lines: list[_Line], title: str) -> str:
     """Take out the lines before the body that repeat the known ``title``; returns it."""
     key = _title_key(title)
     for line in _content(lines):
-        if _is_sentence(line.text) and not line.heading and _title_key(line.text) != key:
+        same = _same_title(line.text, key)
+        if _is_sentence(line.text) and not line.heading and not same:
             break
-        if key and _title_key(line.text) == key:
+        if key and same:
             line.reason = "title"
     return title.strip()
 
 
 def _title_key(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.casefold()))
+    return " ".join(_WORD_RUN.findall(text.casefold()))
+
+
+def _same_title(text: str, key: str) -> bool:
+    """``_title_key(text) == key``, without reading all of a long body paragraph.
+
+    Case folding is per character and words are runs of word characters, so the
+    key of a prefix of ``text`` is a prefix of the key of ``text``: a head whose
+    key is already longer than ``key``, or departs from it, settles the answer.
+    """
+    cut = 2 * len(key) + 16
+    if len(text) > cut:
+        head = _title_key(text[:cut])
+        if len(head) > len(key) or not key.startswith(head):
+            return False
+    return _title_key(text) == key
 
 
 def _paragraphs(lines: list[_Line]) -> list[str]:

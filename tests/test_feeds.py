@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from briefing.config import FetchConfig, SourceConfig
 from briefing.extract import to_article
-from briefing.sources.feed import fetch_all, parse_feed
+from briefing.sources.feed import fetch_all, is_teaser, parse_feed, word_count
 from briefing.store import Store
 
 NOW = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
@@ -270,3 +270,34 @@ def test_ingest_flow_with_feeds_reports_health_and_suspends(httpserver, tmp_path
     assert runs[0]["dead"].error == runs[1]["dead"].error == "HTTP 410 Gone"
     assert runs[2]["dead"].status == "failed" and "suspended after 2 failures" in (runs[2]["dead"].error or "")
     assert sum(1 for req, _ in httpserver.log if req.path == "/dead.xml") == 2
+
+
+LONG = " ".join(["The delegation discussed pipeline tariffs at length."] * 30)  # 210 words: long enough
+
+
+@pytest.mark.parametrize(("tail", "teaser"), [
+    ("", False),
+    (" The talks ended.", False),
+    (" The talks ended…", True),
+    (" The talks ended ...", True),
+    (" Read more", True),
+    (" READ MORE »", True),
+    (" Continue reading.", True),
+    (" continue reading →  ", True),  # a marker, then a run of punctuation and spaces
+    (" [...]", True),
+    (" more»", True),
+    (" Read more" + " »" * 30, True),  # a long non-word run after the marker
+    (" Read moreover", False),  # the marker must end the text's words
+    (" Readers want more", False),
+    (" 继续阅读…", True),
+    (" …and then the talks resumed", False),
+])
+def test_teaser_tail(tail: str, teaser: bool) -> None:
+    """An entry that trails off is a teaser however long it is; a marker inside the text is not."""
+    assert is_teaser(LONG + tail, 120) is teaser
+    assert is_teaser(LONG + tail, 0) is False  # teaser detection off
+
+
+def test_word_count_ascii_and_cjk() -> None:
+    assert word_count("Gas talks resume in Beijing.") == 5
+    assert word_count("中俄天然气谈判 resumed") == 1 + round(7 / 1.5)

@@ -570,6 +570,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 def word_count(text: str) -> int:
     """Words, counting Chinese, Japanese and Korean characters (written without spaces) as about 1.5 a word."""
+    if text.isascii():  # most entries: no CJK to find, and two regex passes over the text saved
+        return len(text.split())
     cjk = len(_CJK.findall(text))
     return len(_CJK.sub(" ", text).split()) + round(cjk / 1.5)
 
@@ -581,7 +583,20 @@ def is_teaser(text: str, min_words: int) -> bool:
     """
     if min_words <= 0:
         return False
-    return word_count(text) < min_words or bool(_TEASER_TAIL.search(text[-80:]))
+    return word_count(text) < min_words or _trails_off(text[-80:])
+
+
+def _trails_off(tail: str) -> bool:
+    """``_TEASER_TAIL.search(tail)``, tried only where a match can start.
+
+    A match is a marker followed by non-word characters to the end, so it starts at most 16 characters
+    (``continue reading``) before the text's trailing run of non-word characters: the regex is not tried
+    at every position of the tail.
+    """
+    end = len(tail)
+    while end and not (tail[end - 1].isalnum() or tail[end - 1] == "_"):  # what \W matches, read from the end
+        end -= 1
+    return bool(_TEASER_TAIL.search(tail, max(0, end - 16)))
 
 
 # --- one feed, many feeds ----------------------------------------------------------
@@ -623,23 +638,36 @@ async def _fetch_feed(fetcher: Fetcher, source: SourceConfig, state: FetchState)
         entries = parse_feed(response.body, response.url, response.headers.get("content-type"))
     except ParseError as exc:
         return SourceOutcome(source.name, error=exc.message, state=state)
-    items = await asyncio.gather(*(_item(fetcher, source, e) for e in entries))
+    items = [_feed_item(fetcher.policy, source, e) for e in entries]
+    pages = [i for i, entry in enumerate(entries) if _wants_page(fetcher.policy, source, items[i], entry)]
+    if pages:  # only entries whose page is fetched cost a coroutine: most feeds have none
+        completed = await asyncio.gather(*(_with_page(fetcher, source, entries[i], items[i]) for i in pages))
+        for i, item in zip(pages, completed):
+            items[i] = item
     return SourceOutcome(source.name, items=tuple(items), state=new_state)
 
 
-async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem:
+def _feed_item(policy: FetchConfig, source: SourceConfig, entry: Entry) -> RawItem:
+    """The entry as the feed gives it: its HTML as text, marked a teaser when it is short or trails off."""
     text = fragment_to_text(entry.html)
     title = fragment_to_text(entry.title).strip() if entry.title else None
     # An entry without a link is located in its feed, one anchor per entry, so
     # link-less entries never look like versions of one document.
     location = entry.link or f"{source.feed}#entry-{hashlib.sha256(entry.key.encode()).hexdigest()[:12]}"
-    short = is_teaser(text, fetcher.policy.teaser_words or TEASER_WORDS)
-    base = RawItem(source=source.name, location=location, body=text, kind="text",
-                   title=title or None, published=entry.published, key=entry.key, teaser=short,
-                   outlet=entry.outlet)
-    wants_page = source.full_text or is_teaser(text, fetcher.policy.teaser_words)
-    if not wants_page or not entry.link or not is_http_url(entry.link):
-        return base
+    return RawItem(source=source.name, location=location, body=text, kind="text",
+                   title=title or None, published=entry.published, key=entry.key,
+                   teaser=is_teaser(text, policy.teaser_words or TEASER_WORDS), outlet=entry.outlet)
+
+
+def _wants_page(policy: FetchConfig, source: SourceConfig, item: RawItem, entry: Entry) -> bool:
+    """A ``full_text`` feed's entry, or a teaser (by ``fetch.teaser_words``), with an http(s) link to fetch."""
+    wants = source.full_text or (item.teaser if policy.teaser_words else False)
+    return wants and bool(entry.link) and is_http_url(entry.link or "")
+
+
+async def _with_page(fetcher: Fetcher, source: SourceConfig, entry: Entry, base: RawItem) -> RawItem:
+    """The item with its linked page as the body (the feed's text its fallback), or ``base`` if none came."""
+    assert entry.link is not None
     try:
         page = await fetcher.get(entry.link, {"Accept": "text/html,application/xhtml+xml"}, guard=True)
     except FetchError as exc:
@@ -653,8 +681,8 @@ async def _item(fetcher: Fetcher, source: SourceConfig, entry: Entry) -> RawItem
     except ExtractionError as exc:  # let the extractor fail and fall back to the feed's text
         log.info("page %s not decoded: %s", page.url, exc.message)
         html = ""
-    return RawItem(source=source.name, location=location, body=html, kind="html", title=title or None,
-                   published=entry.published, key=entry.key, fallback=text or None, teaser=short,
+    return RawItem(source=source.name, location=base.location, body=html, kind="html", title=base.title,
+                   published=entry.published, key=entry.key, fallback=base.body or None, teaser=base.teaser,
                    outlet=entry.outlet)
 
 
