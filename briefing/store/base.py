@@ -116,6 +116,10 @@ def _sqlite_file(url: str) -> str | None:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process loses nothing committed and
+    # the file is never corrupt; a power cut may roll back the last commits (articles and their feeds' ETags
+    # together, so the next run fetches them again). FULL cost ~8 ms a commit: 1.5 of an all-304 pass's 2.7 s.
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: a 100k-article window reads 300 MB
