@@ -6,6 +6,7 @@ Run by hand (not in CI), from the checkout with the project installed::
     python bench/pipeline.py --sizes 1000,10000 --repeat 3
     python bench/pipeline.py --sizes 10000 --flow     # also the Prefect digest flow on the 10k store
     python bench/pipeline.py --json out.json
+    python bench/pipeline.py --grouping-only --sizes 100000,1000000   # duplicates + stories only
 
 The corpus is ``bench/dedupe.py``'s generator (N articles from ``--sources`` outlets over 14
 days, 200–600 words, planted duplicate families and multi-article stories) with a share of the
@@ -153,24 +154,7 @@ def run_once(items: list[RawItem], state: Path, now: datetime) -> tuple[dict[str
     finally:
         store.close()
     scored = stage("relevance", lambda: score_articles(loaded, topic))
-    # plan_stories is duplicates then stories: time each by wrapping the two calls it makes.
-    inner = {"duplicates": digest_module.duplicate_groups, "stories": digest_module.story_groups}
-    split: dict[str, tuple[float, int]] = {}
-
-    def wrap(name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with PeakRSS() as mem:
-                t = time.perf_counter()
-                out = inner[name](*args, **kwargs)
-                split[name] = (time.perf_counter() - t, mem.peak)
-            return out
-        return call
-
-    digest_module.duplicate_groups, digest_module.story_groups = wrap("duplicates"), wrap("stories")
-    try:
-        plan = plan_stories(loaded, [], scored, DedupeConfig())
-    finally:
-        digest_module.duplicate_groups, digest_module.story_groups = inner["duplicates"], inner["stories"]
+    plan, split = time_grouping(loaded, scored)
     timings.update(split)
     stories = stage("summarize", lambda: write_stories(plan.stories[:15], 3))  # the write-ups a digest shows
     digest = assemble(plan, stories, loaded, scored, DigestConfig(), window, now)
@@ -178,6 +162,45 @@ def run_once(items: list[RawItem], state: Path, now: datetime) -> tuple[dict[str
     counts = {"articles": len(loaded), "relevant": plan.relevant, "duplicates": plan.duplicates,
               "stories": len(stories)}
     return {name: timings[name] for name in STAGES}, counts
+
+
+CPU_SECONDS: dict[str, float] = {}  # the last grouping's CPU seconds per half: on a loaded machine, wall time is not
+
+
+def time_grouping(articles: list[Article], scored: dict[str, Any]) -> tuple[Any, dict[str, tuple[float, int]]]:
+    """``plan_stories`` with its two halves (duplicates, then stories) timed: (plan, seconds and peak bytes)."""
+    inner = {"duplicates": digest_module.duplicate_groups, "stories": digest_module.story_groups}
+    split: dict[str, tuple[float, int]] = {}
+
+    def wrap(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with PeakRSS() as mem:
+                t, cpu = time.perf_counter(), time.process_time()
+                out = inner[name](*args, **kwargs)
+                split[name] = (time.perf_counter() - t, mem.peak)
+            CPU_SECONDS[name] = time.process_time() - cpu
+            return out
+        return call
+
+    digest_module.duplicate_groups, digest_module.story_groups = wrap("duplicates"), wrap("stories")
+    try:
+        plan = plan_stories(articles, [], scored, DedupeConfig())
+    finally:
+        digest_module.duplicate_groups, digest_module.story_groups = inner["duplicates"], inner["stories"]
+    return plan, split
+
+
+def grouping_once(articles: list[Article], scored: dict[str, Any]) -> tuple[dict[str, tuple[float, int]],
+                                                                             dict[str, int]]:
+    """Only the grouping (``--grouping-only``): the generated articles as they are, relevance scored untimed.
+
+    Sizes where every stage would take too long (1M: cleaning alone ~20 min) still show how the
+    grouping grows. The generated text is what cleaning would keep of the raw item, less the byline and
+    share line it removes; the language is identified by ``score``, as the store would have it.
+    """
+    plan, split = time_grouping(articles, scored)
+    return split, {"articles": len(articles), "relevant": plan.relevant, "duplicates": plan.duplicates,
+                   "stories": len(plan.stories), **{f"{k}_cpu_ms": round(v * 1000) for k, v in CPU_SECONDS.items()}}
 
 
 def time_flow(items: list[RawItem], tmp: Path, now: datetime, runner: str) -> dict[str, float]:
@@ -215,12 +238,12 @@ def exponent(n1: int, t1: float, n2: int, t2: float) -> float | None:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
 
-def report(results: list[dict[str, Any]]) -> None:
+def report(results: list[dict[str, Any]], stages: tuple[str, ...] = STAGES) -> None:
     head = ["stage"] + [f"{r['n']:,} s" for r in results] + [f"{r['n']:,} MiB" for r in results]
     pairs = list(zip(results, results[1:]))
     head += [f"exp {a['n'] // 1000}k→{b['n'] // 1000}k" for a, b in pairs]
     rows = []
-    for name in (*STAGES, "total"):
+    for name in (*stages, "total"):
         row = [name]
         row += [f"{r['seconds'][name]:.3f}" for r in results]
         row += [f"{r['peak_mib'][name]:.0f}" for r in results]
@@ -248,30 +271,41 @@ def report(results: list[dict[str, Any]]) -> None:
 @click.option("--flow", "with_flow", is_flag=True, help="Also time the Prefect digest flow at each size.")
 @click.option("--runner", type=click.Choice(["threads", "dask"]), default="threads", show_default=True,
               help="The flow's task runner (with --flow); dask starts a local cluster of 2 workers.")
+@click.option("--grouping-only", is_flag=True,
+              help="Only the duplicates and stories halves (e.g. at 1M, where cleaning alone takes ~20 min).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write all numbers.")
 def main(sizes: str, repeat: int, on_topic: float, sources: int, seed: int, with_flow: bool, runner: str,
-         json_path: Path | None) -> None:
+         grouping_only: bool, json_path: Path | None) -> None:
     """Run every stage at each size and print seconds, peak memory and growth exponents."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     now = datetime.now(timezone.utc).replace(microsecond=0)
+    stages = ("duplicates", "stories") if grouping_only else STAGES
     results = []
     for n in (int(s) for s in sizes.split(",")):
         t = time.perf_counter()
         articles, truth = corpus.generate(n, 0.10, 0.20, sources, seed)
-        items = raw_items(topical(articles, truth, on_topic, seed))
+        marked = topical(articles, truth, on_topic, seed)
         generate_s = time.perf_counter() - t
+        print(f"n={n:,} generated in {generate_s:.0f} s", file=sys.stderr)
         rounds = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for i in range(repeat):
-                rounds.append(run_once(items, Path(tmp) / f"round{i}.sqlite", now))
-            flow = time_flow(items, Path(tmp), now, runner) if with_flow else None
-        seconds = {name: statistics.median(r[0][name][0] for r in rounds) for name in STAGES}
-        peak = {name: max(r[0][name][1] for r in rounds) / 2**20 for name in STAGES}
+        flow = None
+        if grouping_only:
+            scored = score_articles(marked, load_topic(TOPIC))
+            rounds = [grouping_once(marked, scored) for _ in range(repeat)]
+        else:
+            items = raw_items(marked)
+            with tempfile.TemporaryDirectory() as tmp:
+                for i in range(repeat):
+                    rounds.append(run_once(items, Path(tmp) / f"round{i}.sqlite", now))
+                flow = time_flow(items, Path(tmp), now, runner) if with_flow else None
+        seconds = {name: statistics.median(r[0][name][0] for r in rounds) for name in stages}
+        peak = {name: max(r[0][name][1] for r in rounds) / 2**20 for name in stages}
         seconds["total"], peak["total"] = sum(seconds.values()), max(peak.values())
         results.append({"n": n, "seconds": seconds, "peak_mib": peak, "counts": rounds[0][1],
                         "generate_s": generate_s, "flow": flow})
-        print(f"n={n:,} done: {seconds['total']:.1f} s", file=sys.stderr)
-    report(results)
+        print(f"n={n:,} done: " + ", ".join(f"{k} {seconds[k]:.1f} s / {peak[k]:.0f} MiB" for k in seconds),
+              file=sys.stderr)
+    report(results, stages)
     if json_path:
         json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
 

@@ -429,12 +429,21 @@ class _Record:
 
 
 def _records(paths: tuple[Path, ...], jsonl: Any, clean: bool) -> Iterator[_Record]:
-    from briefing.extract import to_article
-    from briefing.sources.folder import iter_documents, read_document
-
     if bool(paths) == bool(jsonl):
         raise click.UsageError("give PATH... or --jsonl FILE (one of the two)")
     now = datetime.now(UTC)
+    if paths:  # only files need the folder reader (it brings the config's pydantic models)
+        yield from _file_records(paths, now)
+    if jsonl:
+        for number, line in enumerate(jsonl, 1):
+            if line.strip():
+                yield _from_json(line, number, now, clean)
+
+
+def _file_records(paths: tuple[Path, ...], now: datetime) -> Iterator[_Record]:
+    from briefing.extract import to_article
+    from briefing.sources.folder import iter_documents, read_document
+
     for root in paths:
         skipped: list[tuple[str, str]] = []
         files = iter_documents(root, skipped) if root.is_dir() else [root]
@@ -445,10 +454,6 @@ def _records(paths: tuple[Path, ...], jsonl: Any, clean: bool) -> Iterator[_Reco
                 yield _Record(str(path), to_article(read_document(path, "files"), now))
             except ExtractionError as exc:
                 yield _Record(str(path), error=exc.message)
-    if jsonl:
-        for number, line in enumerate(jsonl, 1):
-            if line.strip():
-                yield _from_json(line, number, now, clean)
 
 
 def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
@@ -491,8 +496,11 @@ def _from_json(line: str, number: int, now: datetime, clean: bool) -> _Record:
     return _Record(rid, article, options)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(obj, ensure_ascii=False) builds per call
+
+
 def _emit(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
+    click.echo(_ENCODE(obj))
 
 
 def _per_document(paths: tuple[Path, ...], jsonl: Any, clean: bool,
@@ -552,9 +560,10 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
       briefing relevance ../shared/seeds/*.txt
       briefing relevance --topic config/topics/russia_china.yaml --jsonl examples/relevance.jsonl
     """
-    from dataclasses import asdict
+    from dataclasses import fields
 
     from briefing.relevance import load_topic, score
+    from briefing.types import Evidence
 
     if topic_path is None:
         from briefing.config import bundled_topic
@@ -564,12 +573,14 @@ def relevance(paths: tuple[Path, ...], jsonl: Any, topic_path: Path | None, conf
     except ConfigError as exc:
         _fail(exc)
 
+    names = [f.name for f in fields(Evidence)]  # flat fields: a dict of them is asdict without its deep copy
+
     def one(r: _Record) -> dict[str, Any]:
         lang = str(r.options.get("lang") or "").strip().lower().split("-")[0]  # "zh-Hans" → zh: wins over detection
         result = score(r.article.title, r.article.text, topic, language=lang or r.article.lang)  # identified once
         threshold = float(r.options.get("threshold", topic.threshold))
         out = {"score": result.score, "relevant": result.score >= threshold and not result.reason,
-               "evidence": [asdict(e) for e in result.evidence], "language": result.language}
+               "evidence": [{n: getattr(e, n) for n in names} for e in result.evidence], "language": result.language}
         if result.reason:
             out["reason"] = result.reason
         return out
@@ -607,7 +618,7 @@ def summarize(paths: tuple[Path, ...], jsonl: Any, sentences: int) -> None:
 @click.option("--near-duplicate", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Jaccard of word shingles that makes two texts copies (default: config's, else 0.5).")
 @click.option("--same-story", type=click.FloatRange(0, 1, min_open=True), default=None,
-              help="Same-story probability that links two articles (default: config's, else 0.6).")
+              help="Same-story probability that links two articles (default: config's, else 0.625).")
 @config_option
 def dedupe(paths: tuple[Path, ...], jsonl: Any, near_duplicate: float | None, same_story: float | None,
            config_path: str) -> None:

@@ -27,6 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from briefing.exceptions import ConfigError, one_line
 from briefing.urls import is_http_url
 
+
+def load_yaml(text: str) -> Any:
+    """YAML through libyaml's safe loader when PyYAML has it: the same objects, ~15× faster than the pure-Python
+    one (the bundled outlet registry and topic took ~0.5 s of every stage command's start-up)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
 ENV_PREFIX = "BRIEFING_"
 _WHOLE = sys.maxsize  # PyYAML's message spans lines (the mark, a caret): a config error folds it, uncut
 TOPIC_NAME = "russia_china.yaml"
@@ -201,7 +207,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     path = Path(path)
     environ = os.environ if environ is None else environ
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -281,7 +287,7 @@ def _with_feeds_file(raw: dict[str, Any], path: Path) -> tuple[dict[str, Any], P
     if not feeds_path.exists():
         return raw, None
     try:
-        extra = yaml.safe_load(feeds_path.read_text(encoding="utf-8")) or {}
+        extra = load_yaml(feeds_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read feeds file: {one_line(exc, limit=_WHOLE)}", path=str(feeds_path)) from exc
     sources = extra.get("sources", []) if isinstance(extra, dict) else None
@@ -313,7 +319,7 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> tuple[dict[st
         try:
             stripped = value.strip()
             if stripped.startswith(("[", "{")):
-                parsed: Any = yaml.safe_load(stripped)
+                parsed: Any = load_yaml(stripped)
             else:
                 parsed = None if stripped in ("", "null", "~") else value
         except yaml.YAMLError as exc:

@@ -1,7 +1,9 @@
 """RawItem → Article: decode, extract HTML, clean, title, date, hash.
 
 Pure apart from trafilatura (an offline HTML extractor); the clock comes in
-as ``now``.
+as ``now``. trafilatura and charset-normalizer are imported where they are
+used: together they are most of a stage command's start-up (trafilatura pulls
+in py3langid, NumPy, courlan and urllib3), and a text record needs neither.
 """
 
 from __future__ import annotations
@@ -13,17 +15,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import charset_normalizer
-import trafilatura
-from trafilatura.settings import Document
-
 from briefing.clean import Cleaned, clean_text, derive_title
-from briefing.dates import parse_datetime
 from briefing.exceptions import ExtractionError
 from briefing.types import Article, RawItem
 from briefing.urls import is_http_url
 
 if TYPE_CHECKING:
+    from trafilatura.settings import Document
+
     from briefing.outlets import Registry
 
 KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -78,6 +77,8 @@ def decode(data: bytes, location: str, declared: Sequence[str] = ()) -> str:
             continue
         if _plausible(data, charset):
             return text
+    import charset_normalizer
+
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise ExtractionError(location, "not text in any known encoding" +
@@ -91,6 +92,8 @@ def _plausible(data: bytes, charset: str) -> bool:
     A single-byte charset decodes any bytes, so a label that lies (windows-1251
     bytes sent as ISO-8859-1) would pass a strict decode.
     """
+    import charset_normalizer
+
     try:
         return charset_normalizer.from_bytes(data[:65536], cp_isolation=[charset]).best() is not None
     except (LookupError, ValueError):
@@ -140,6 +143,8 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
             doc = precise
     if doc is None or not doc.text or not doc.text.strip():
         raise ExtractionError(location, "no article text found in the HTML")
+    from briefing.dates import parse_datetime
+
     published = None
     if doc.date:
         try:
@@ -151,6 +156,9 @@ def html_to_text(html: str, location: str) -> tuple[str, str | None, datetime | 
 
 def _bare_extraction(html: str, **options: Any) -> Document | None:
     """trafilatura's result as its ``Document`` (it gives a dict only when asked ``as_dict``, never here)."""
+    import trafilatura
+    from trafilatura.settings import Document
+
     doc = trafilatura.bare_extraction(html, **options)
     return doc if isinstance(doc, Document) else None
 

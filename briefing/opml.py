@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from briefing.config import load_yaml
 from briefing.exceptions import ConfigError
 from briefing.urls import canonical_url, is_http_url
 
@@ -51,7 +52,7 @@ def merge_feeds(feeds_file: Path, subscriptions: list[Subscription], taken_names
 
     Names are made unique against ``taken_names``; URLs compare in canonical form.
     """
-    data = yaml.safe_load(feeds_file.read_text(encoding="utf-8")) if feeds_file.exists() else None
+    data = load_yaml(feeds_file.read_text(encoding="utf-8")) if feeds_file.exists() else None
     sources = list((data or {}).get("sources") or [])
     names = set(taken_names) | {str(s.get("name")) for s in sources if isinstance(s, dict)}
     urls = {canonical_url(u) for u in taken_urls} | {

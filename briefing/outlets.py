@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from briefing.config import load_yaml
 from briefing.exceptions import ConfigError
 from briefing.types import Article, BlocGroup
 
@@ -110,6 +111,8 @@ def bundled_outlets() -> Path:
     return packaged if packaged.is_file() else REPO_OUTLETS
 
 
+
+
 def read_registry(path: Path, key: str | None = None, where: str | None = None) -> RegistryFile:
     """Parse one registry file.
 
@@ -117,7 +120,7 @@ def read_registry(path: Path, key: str | None = None, where: str | None = None) 
         ConfigError: unreadable, not YAML, or an entry is wrong (naming the entry).
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"cannot read outlets file: {exc.strerror or exc}", path=where or str(path), key=key) from exc
     except yaml.YAMLError as exc:

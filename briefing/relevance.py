@@ -54,6 +54,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from briefing import language as _language
+from briefing.config import load_yaml
 from briefing.exceptions import ConfigError
 from briefing.types import Evidence, Relevance
 
@@ -296,7 +297,7 @@ def load_topic(path: Path) -> Topic:
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read topic file: {exc.strerror or exc}", path=str(path), key="topic") from exc
     except yaml.YAMLError as exc:
