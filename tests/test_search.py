@@ -247,8 +247,8 @@ from briefing.store import Store
 
 real = articles.index_articles
 
-def index_then_die(conn, batch):
-    real(conn, batch)  # every row and its index entry written, the transaction not committed
+def index_then_die(conn, added, changed):
+    real(conn, added, changed)  # every row and its index entry written, the transaction not committed
     os.kill(os.getpid(), signal.SIGKILL)
 
 articles.index_articles = index_then_die
@@ -291,7 +291,7 @@ def test_the_migration_backfills_articles_stored_before_it(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            for name in ("article_search_insert", "article_search_update", "article_search_delete"):
+            for name in ("article_search_guard", "article_search_update", "article_search_delete"):
                 conn.execute(text(f"DROP TRIGGER {name}"))
         conn.execute(text("DROP TABLE article_search"))
         conn.execute(text("DELETE FROM migrations WHERE name = '0005_article_search'"))
@@ -317,6 +317,49 @@ def test_a_sqlite_client_without_briefing_cannot_write_articles_out_of_step(tmp_
             conn.execute("INSERT INTO articles (id, source, location, title, text, content_hash, first_seen, teaser) "
                          "VALUES ('x', 's', 'l', 't', 'x', 'h', '2026-11-01', 0)")
     conn.close()
+
+
+def test_a_batch_of_new_articles_is_indexed_in_one_flush_not_one_per_article(tmp_path: Path) -> None:
+    """FTS5 writes its pending words at every statement savepoint: a batch inserted one statement per article
+    wrote index blocks (and merged them) for every article, twice the index's cost at ingest."""
+    from sqlalchemy import event
+
+    s = Store(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+    traced: list[str] = []
+    event.listen(s.engine, "before_cursor_execute",
+                 lambda _c, cursor, *_a: cursor.connection.set_trace_callback(traced.append))
+    batch = [art(f"Pipeline talks number {i}: gas, trade and the Power of Siberia.", f"Talks {i}") for i in range(300)]
+    try:
+        s.add_articles(batch)
+        blocks = [t for t in traced if t.startswith("-- REPLACE INTO 'main'.'article_search_data'")]
+        assert 0 < len(blocks) < len(batch) // 10
+        assert len(s.search_articles(parse_query("siberia"), Filters(), 1000)) == len(batch)
+    finally:
+        s.close()
+
+
+def test_migration_0009_replaces_the_per_row_insert_trigger(tmp_path: Path) -> None:
+    """A store indexed by 0005's insert trigger loses it (and gains the guard): each article is indexed once."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    Store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER article_search_guard"))
+        conn.execute(text("CREATE TRIGGER article_search_insert AFTER INSERT ON articles BEGIN "
+                          "INSERT INTO article_search (rowid, title, body) VALUES (new.rowid, 'x', 'x'); END"))
+        conn.execute(text("DELETE FROM migrations WHERE name = '0009_article_search_batches'"))
+    engine.dispose()
+    s = Store(url)
+    try:
+        s.add_articles(CORPUS)
+        with s.engine.connect() as conn:
+            triggers = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        assert {"article_search_guard", "article_search_update", "article_search_delete"} <= triggers
+        assert "article_search_insert" not in triggers
+        assert _indexed(s) == len(CORPUS)
+        assert titles(s, "普京") == ["普京会见习近平"]
+    finally:
+        s.close()
 
 
 def test_a_locked_database_search_raises_storage_error(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ def test_reopening_applies_migrations_once(tmp_path: Path) -> None:
         assert conn.execute("SELECT name FROM migrations ORDER BY name").fetchall() == [
             ("0001_initial",), ("0002_digest_kinds_and_locks",), ("0003_article_teasers",), ("0004_article_outlets",),
             ("0005_article_search",), ("0006_article_languages",), ("0007_article_revisions",),
-            ("0008_story_timelines",)]
+            ("0008_story_timelines",), ("0009_article_search_batches",)]
 
 
 def test_each_article_keeps_its_language_and_an_older_store_gains_them(tmp_path: Path) -> None:

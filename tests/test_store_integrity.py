@@ -196,7 +196,7 @@ def test_an_older_store_is_upgraded_and_the_migration_recorded(legacy_store: Pat
     assert [name for name, _ in rows] == ["0001_initial", "0002_digest_kinds_and_locks", "0003_article_teasers",
                                           "0004_article_outlets", "0005_article_search",
                                           "0006_article_languages", "0007_article_revisions",
-                                          "0008_story_timelines"]
+                                          "0008_story_timelines", "0009_article_search_batches"]
     assert rows[0][1] == "2026-11-01 00:00:00", "the old record is kept as it was"
     assert datetime.fromisoformat(rows[1][1]).year >= 2026
     assert "kind" in columns and "locks" in tables and "teaser" in article_columns

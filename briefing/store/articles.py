@@ -59,7 +59,7 @@ class ArticlesMixin(StoreBase):
                 conn.execute(update(t).where(t.c.id == a.id).values(
                     title=a.title, text=a.text, content_hash=a.content_hash, published=a.published,
                     location=a.location, teaser=a.teaser, outlet=a.outlet, lang=a.lang))
-            index_articles(conn, new + changed)  # PostgreSQL; SQLite's triggers have done it already
+            index_articles(conn, new, changed)  # the search index, in this transaction (see ``fts``)
         return new, changed
 
     def articles_revised_between(self, start: datetime, end: datetime,

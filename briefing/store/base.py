@@ -125,7 +125,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: a 100k-article window reads 300 MB
     cur.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache, without a copy per page
     cur.close()
-    # The search index's cut of a text into words (Chinese too), called by the triggers on ``articles``.
+    # The search index's cut of a text into words (Chinese too): the batch insert and the update/delete triggers
+    # on ``articles`` call it, and a guard trigger makes a client without it fail rather than skip the index.
     dbapi_conn.create_function("briefing_index_text", 1, index_text, deterministic=True)
     dbapi_conn.create_function("briefing_casefold", 1, _casefold, deterministic=True)  # SQLite's lower(): ASCII only
 

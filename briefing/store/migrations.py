@@ -93,6 +93,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006_article_languages", _article_languages),
     ("0007_article_revisions", _article_revisions),
     ("0008_story_timelines", _story_timelines),
+    ("0009_article_search_batches", fts.index_new_articles_in_batches),
 ]
 
 
