@@ -429,7 +429,7 @@ def _context(digest: Digest, cut: _Cut, languages: Languages, link: _Links) -> d
         "blocs": blocs,
         "bloc_line": bloc_line,
         "one_bloc": one_bloc_note,
-        "why": why,
+        "why": Relevance.explain,
         "update": update_line,
         "window_line": window_line(digest),
     }
@@ -484,22 +484,6 @@ def update_line(story: Story) -> str:
     """ "Updated since 28 Nov: headline changed from "…" to "…" (TASS)" for a story whose reports were edited
     after a digest carried them; "" otherwise (``briefing.revisions.update_note``). The templates escape it."""
     return update_note(story.revisions, story.articles) if story.revisions else ""
-
-
-def why(relevance: Relevance) -> str:
-    """The evidence line: each term once, with every place it was found ("Putin (title, sentence)").
-
-    ``Relevance.explain`` lists a term once per place, which in a digest reads as
-    repetition; the order is the same (title first, then the weightiest).
-    """
-    if relevance.reason:
-        return relevance.reason
-    rank = {"title": 0, "sentence": 1, "relation": 1, "paragraph": 2, "text": 3}
-    places: dict[str, dict[str, None]] = {}
-    for e in sorted(relevance.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight)):
-        places.setdefault(e.term, {}).setdefault(e.where, None)
-    terms = [f"{term} ({', '.join(wheres)})" for term, wheres in list(places.items())[:8]]
-    return f"score {relevance.score:.2f}: " + ", ".join(terms)
 
 
 def window_line(digest: Digest) -> str:

@@ -98,13 +98,16 @@ class Relevance:
     reason: str | None = None
 
     def explain(self) -> str:
-        """Short human reason, e.g. for the digest's small print."""
+        """The evidence line a digest prints: each term once, with every place it was found ("Putin (title,
+        sentence)"), title first, then the weightiest; the first eight terms."""
         if self.reason:
             return self.reason
         rank = {"title": 0, "sentence": 1, "relation": 1, "paragraph": 2, "text": 3}
-        ordered = sorted(self.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight))
-        terms = list(dict.fromkeys(f"{e.term} ({e.where})" for e in ordered))
-        return f"score {self.score:.2f}: " + ", ".join(terms[:8])
+        places: dict[str, dict[str, None]] = {}
+        for e in sorted(self.evidence, key=lambda e: (rank.get(e.where, 9), -e.weight)):
+            places.setdefault(e.term, {}).setdefault(e.where, None)
+        terms = [f"{term} ({', '.join(wheres)})" for term, wheres in list(places.items())[:8]]
+        return f"score {self.score:.2f}: " + ", ".join(terms)
 
 
 @dataclass(frozen=True)
@@ -171,13 +174,6 @@ class Story:
     def outlets(self) -> int:
         """Independent outlets: outlets that wrote their own article (reprints don't count)."""
         return len({a.outlet_name for a in self.articles})
-
-    @property
-    def only_bloc(self) -> str | None:
-        """The one bloc that carries it, when every report names an outlet and all are of that bloc."""
-        if len(self.blocs) == 1 and self.blocs[0].bloc:
-            return self.blocs[0].bloc
-        return None
 
     @property
     def teaser(self) -> bool:

@@ -19,7 +19,7 @@ from briefing.exceptions import ConfigError
 from briefing.extract import to_article
 from briefing.outlets import REPO_OUTLETS, bundled_registry, read_registry, registry_for
 from briefing.relevance import load_topic
-from briefing.render import render
+from briefing.render import one_bloc_note, render
 from briefing.sources.feed import fetch_all, parse_feed
 from briefing.sources.folder import FolderSource, read_document
 from briefing.store import Store
@@ -320,7 +320,7 @@ def test_four_outlet_inbox_digest_shows_coverage_by_bloc(tmp_path) -> None:
     assert [(g.bloc, g.outlets) for g in story.blocs] == [
         ("Russian state media", ("TASS",)), ("Chinese state media", ("Xinhua",)),
         ("Russian independent media", ("Meduza",)), ("Western media", ("Reuters",))]
-    assert story.outlets == 4 and story.only_bloc is None
+    assert story.outlets == 4 and one_bloc_note(story) == ""
     rendered = render(digest, 15)
     assert FOUR_BLOCS in " ".join(rendered.text.split())
     assert "So far only" not in rendered.text and "So far only" not in rendered.html

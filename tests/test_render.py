@@ -24,7 +24,6 @@ from briefing.render import (
     render,
     size_line,
     story_listing,
-    why,
     window_line,
 )
 from briefing.types import Article, Digest, Evidence, Relevance, Sentence, SourceHealth, Story
@@ -234,8 +233,8 @@ def test_evidence_line_names_each_term_once_with_its_places() -> None:
     rel = Relevance(0.8, True, (Evidence("Putin", "russia", "sentence", 2.0), Evidence("Beijing", "china", "text", 1),
                                 Evidence("Putin", "russia", "title", 3.0), Evidence("Putin", "russia", "title", 1.0),
                                 Evidence("Beijing", "china", "sentence", 1.0)))
-    assert why(rel) == "score 0.80: Putin (title, sentence), Beijing (sentence, text)"
-    assert why(Relevance(0.0, False, reason="language fr")) == "language fr"
+    assert rel.explain() == "score 0.80: Putin (title, sentence), Beijing (sentence, text)"
+    assert Relevance(0.0, False, reason="language fr").explain() == "language fr"
     text = render(one_story_digest(replace(story_of(outlet_article("x", "TASS")), relevance=rel)), 15).text
     assert "Why: score 0.80: Putin (title, sentence), Beijing (sentence, text)" in text
 
