@@ -106,18 +106,6 @@ def _fingerprint_of_words(words: list[str]) -> str:
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 
-_WORD_HASHES: dict[str, int] = {}  # word → crc32; news vocabularies repeat, so hash each word once
-
-
-def _word_hash(word: str) -> int:
-    value = _WORD_HASHES.get(word)
-    if value is None:
-        if len(_WORD_HASHES) > 1_000_000:
-            _WORD_HASHES.clear()
-        value = _WORD_HASHES[word] = zlib.crc32(word.encode("utf-8"))
-    return value
-
-
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Stable 32-bit hashes of the text's word ``size``-grams (the same in every process)."""
     return _shingles_of_words(_folded_words(text), size)
@@ -126,7 +114,9 @@ def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
 def _shingles_of_words(words: list[str], size: int) -> np.ndarray:
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    wh = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
+    # each word's CRC-32 (of its UTF-8) afresh: cheaper than a word → hash cache, and no state that grows with
+    # the vocabulary (the cache's look-ups slowed as it outgrew the CPU caches)
+    wh = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
     k = min(size, len(words), len(_MIX))
     n = len(words) - k + 1
     acc = np.zeros(n, dtype=np.uint64)
