@@ -37,9 +37,14 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $(CJK_FONT_PACKAGE); } || \
 	  echo "no Chinese font installed: tests/test_browser.py will fail its glyph check"
 
-## Install and run the test suite.
+## Install and run the test suite: TEST_WORKERS pytest-xdist workers (CI's machine has 2 cores), each file whole
+## on one worker (its module fixtures made once), the longest files first (tests/conftest.py: LONGEST_FIRST, kept
+## in that order by --no-loadscope-reorder). Each worker has its own Prefect server and PostgreSQL. TEST_WORKERS=0:
+## one process, as plain `pytest`.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed chromium
-	$(BIN)/python -m pytest -q --durations=20  # the slowest tests, for keeping CI near 12 minutes
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  --durations=20  # the slowest tests, for keeping CI under 12 minutes
 
 ## Lint (ruff) and type-check (mypy: strict on briefing/, bodies checked in flows/); both read pyproject.toml.
 lint: $(VENV)/.installed

@@ -16,6 +16,7 @@ and Prefect is pointed at it through ``PREFECT_API_URL`` for the run:
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,22 +36,56 @@ DRAIN_SECONDS = 3.0  # for the queued logs and events, before the server stops
 
 
 class OwnedServer(SubprocessASGIServer):
-    """Prefect's temporary server, its uvicorn process tied to this one's lifetime."""
+    """Prefect's temporary server, its uvicorn process tied to this one's lifetime.
+
+    Its listening socket is bound here, on a port the kernel picks, and handed to uvicorn (``--fd``): the port
+    is held from before the server starts. Prefect's own way (pick a port that looks free, uvicorn binds it
+    later) lets two servers that start at once pick the same port, and the loser's health check then passes
+    against the winner's server.
+    """
+
+    _held: socket.socket | None = None
+
+    def start(self, timeout: int | None = None) -> None:
+        if not self.running:
+            self._held = _bound_socket()
+            self.port = self._held.getsockname()[1]  # so start() neither picks a port nor logs another
+        try:
+            super().start(timeout)
+        finally:
+            self._release()
 
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-        # The command and environment of SubprocessASGIServer._run_uvicorn_command (Prefect 3.x).
+        # The command and environment of SubprocessASGIServer._run_uvicorn_command (Prefect 3.x), with --fd.
+        if self._held is None:  # start() retrying after uvicorn exited 3 (could not bind)
+            self._held = _bound_socket()
+            self.port = self._held.getsockname()[1]
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)}
+        fd = self._held.fileno()
         args = [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-                "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-                "--log-level", "error", "--lifespan", "on"]
-        return children.track(subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
-                                               preexec_fn=children.die_with_parent()))
+                "prefect.server.api.server:create_app", "--fd", str(fd), "--log-level", "error", "--lifespan", "on"]
+        try:
+            return children.track(subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                                                   pass_fds=(fd,), preexec_fn=children.die_with_parent()))
+        finally:
+            self._release()  # the child has its own copy of the socket
+
+    def _release(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     def stop(self) -> None:
         if self.server_process is not None:
             children.stop(self.server_process)
         super().stop()
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager

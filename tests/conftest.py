@@ -33,6 +33,21 @@ INBOX = ROOT / "examples" / "inbox"
 TOPIC = ROOT / "config" / "topics" / "russia_china.yaml"
 NOW = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
 
+# The files that take longest, longest first. `make test` runs two pytest-xdist workers, each file whole on one
+# of them (--dist loadfile: a module's fixtures are made once); a worker takes the next file when it is nearly
+# done, so starting with the long ones keeps both busy to the end instead of leaving one to finish a long file
+# alone. A file missing here only runs later; a new slow one belongs here (see `make test`'s --durations).
+LONGEST_FIRST = ("test_lifetime.py", "test_secrets.py", "test_schedule.py", "test_runners.py", "test_crash.py",
+                 "test_dead_hosts.py", "test_cli.py", "test_wheel.py", "test_flows.py", "test_email.py",
+                 "test_properties.py", "test_feed_fixtures.py", "test_errors.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the long files are handed out first (the sort is stable: the rest keep their order)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 def free_port() -> int:
     """A loopback TCP port nothing listens on (yet)."""
@@ -62,11 +77,24 @@ def seeds() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """The real Prefect temporary server, started once for the whole session."""
-    from prefect.testing.utilities import prefect_test_harness
+    """The real Prefect temporary server, started once for the whole session (per pytest-xdist worker).
 
-    with prefect_test_harness(server_startup_timeout=120):
+    Started as ``flows.server.OwnedServer``, which holds its port from before uvicorn starts: Prefect's harness
+    picks a free port and lets uvicorn bind it later, so two workers starting at once could pick the same one
+    and share a server. It also ends with the session's process, however that ends.
+    """
+    from prefect.testing import utilities
+
+    from flows.server import OwnedServer
+
+    harness = utilities.prefect_test_harness(server_startup_timeout=120)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utilities, "SubprocessASGIServer", OwnedServer)
+        harness.__enter__()
+    try:
         yield
+    finally:
+        harness.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
