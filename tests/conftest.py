@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from briefing.extract import article_id, content_hash
+from briefing.store import Store
 from briefing.types import Article
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -122,6 +124,15 @@ def postgres_server():
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store on a real SQLite file, and on the throwaway PostgreSQL server (a module's own ``store`` wins)."""
+    url = (f"sqlite:///{tmp_path / 'briefing.sqlite'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    with closing(Store(url)) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ revision; the next digest after the one that carried it says so; search shows th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -53,15 +52,6 @@ def entry(title: str, body: str, now: datetime) -> Article:
     """A feed entry under one GUID, cleaned as ingest cleans it, first seen at ``now``."""
     item = RawItem("wire", "https://wire.example/grain-pact", body, "text", title=title, key=GUID)
     return to_article(item, now)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A real SQLite file, and the throwaway PostgreSQL server."""
-    url = (f"sqlite:///{tmp_path / 'briefing.sqlite'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    with closing(Store(url)) as opened:
-        yield opened
 
 
 # --- the store ---------------------------------------------------------------------

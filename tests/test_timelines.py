@@ -77,15 +77,6 @@ def follow_up(now: datetime) -> Article:
                               outlet="TASS"), now)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A real SQLite file, and the throwaway PostgreSQL server."""
-    url = (f"sqlite:///{tmp_path / 'briefing.sqlite'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    with closing(Store(url)) as opened:
-        yield opened
-
-
 def run_digest(store: Store, now: datetime, archive_dir: Path, *, delivered: bool = True,
                archive_url: str | None = None) -> tuple[Digest, str, str, list[Path]]:
     """One regular digest as the flow makes it: read, compose, identify, render, archive, record, timelines."""
