@@ -45,9 +45,8 @@ class ArticlesMixin(StoreBase):
         t = schema.articles
         with self._tx() as conn:
             known: dict[str, tuple[str, str]] = {}
-            ids = list(batch)
-            for i in range(0, len(ids), 500):
-                rows = conn.execute(select(t.c.id, t.c.content_hash, t.c.title).where(t.c.id.in_(ids[i:i + 500])))
+            for chunk in schema.chunks(batch):
+                rows = conn.execute(select(t.c.id, t.c.content_hash, t.c.title).where(t.c.id.in_(chunk)))
                 known.update({r.id: (r.content_hash, r.title) for r in rows})
             new = [a for a in batch.values() if a.id not in known]
             # A changed headline over the same text is an edit too (the hash is of the text alone).
@@ -83,12 +82,11 @@ class ArticlesMixin(StoreBase):
     def revised_at(self, ids: Iterable[str]) -> dict[str, datetime]:
         """When each of ``ids`` that was materially edited was last edited (the others are left out)."""
         r = schema.article_revisions
-        ids = list(ids)
         found: dict[str, datetime] = {}
         with self._tx() as conn:
-            for i in range(0, len(ids), 500):
+            for chunk in schema.chunks(ids):
                 rows = conn.execute(select(r.c.article_id, func.max(r.c.replaced).label("last"))
-                                    .where(r.c.article_id.in_(ids[i:i + 500])).group_by(r.c.article_id))
+                                    .where(r.c.article_id.in_(chunk)).group_by(r.c.article_id))
                 found.update({row.article_id: row.last for row in rows})  # max() keeps the column's type
         return found
 
@@ -164,14 +162,13 @@ def _keep_revisions(conn: Connection, changed: list[Article]) -> None:
         return
     t, r = schema.articles, schema.article_revisions
     by_id = {a.id: a for a in changed}
-    ids = list(by_id)
     rows = []
-    for i in range(0, len(ids), 500):
+    for chunk in schema.chunks(by_id):
         last = (select(r.c.article_id, func.max(r.c.replaced).label("last"))
-                .where(r.c.article_id.in_(ids[i:i + 500])).group_by(r.c.article_id).subquery())
+                .where(r.c.article_id.in_(chunk)).group_by(r.c.article_id).subquery())
         stored = conn.execute(select(t.c.id, t.c.title, t.c.text, t.c.content_hash, t.c.first_seen, last.c.last)
                               .select_from(t.outerjoin(last, last.c.article_id == t.c.id))
-                              .where(t.c.id.in_(ids[i:i + 500])))
+                              .where(t.c.id.in_(chunk)))
         for s in stored:
             a = by_id[s.id]
             change = change_kind(s.title, s.text, a.title, a.text)

@@ -101,11 +101,10 @@ def index_articles(conn: Connection, added: Sequence[Article], changed: Sequence
         _write_pg(conn, [(a.id, a.title, a.text) for a in [*added, *changed]])
         return
     by_id = {a.id: a for a in added}
-    ids = list(by_id)
     rows = []
-    for i in range(0, len(ids), 500):
+    for chunk in schema.chunks(by_id):
         found = conn.execute(select(literal_column("rowid"), schema.articles.c.id)
-                             .where(schema.articles.c.id.in_(ids[i:i + 500])))
+                             .where(schema.articles.c.id.in_(chunk)))
         rows += [{"key": key, "title": index_text(by_id[id_].title), "body": index_text(by_id[id_].text)}
                  for key, id_ in found]
     if rows:  # in rowid order: FTS5 writes its pending words out whenever a rowid is lower than the last one

@@ -5,6 +5,7 @@ Datetimes are stored as naive UTC and always come back timezone-aware.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def chunks(ids: Iterable[str], size: int = 500) -> list[list[str]]:
+    """``ids`` once each, in order, in lists of ``size``: one ``IN (...)`` each, well under SQLite's bound on
+    the parameters of one statement."""
+    items = list(dict.fromkeys(ids))
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 metadata = MetaData()

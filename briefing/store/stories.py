@@ -21,9 +21,6 @@ from briefing.types import Article
 
 __all__ = ["StoriesMixin", "StoryAppearance", "StoryEntry"]
 
-_CHUNK = 500  # ids per IN (...): well under SQLite's bound on parameters
-
-
 @dataclass(frozen=True)
 class StoryEntry:
     """One story of a digest as the store records it: its id, headline, and every article it holds."""
@@ -43,11 +40,6 @@ class StoryAppearance:
     position: int
 
 
-def _chunks(ids: Iterable[str]) -> list[list[str]]:
-    items = sorted(set(ids))
-    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-
-
 class StoriesMixin(StoreBase):
     """The ``story_articles`` and ``digest_stories`` tables."""
 
@@ -56,7 +48,7 @@ class StoriesMixin(StoreBase):
         t = schema.story_articles
         found: dict[str, str] = {}
         with self._tx() as conn:
-            for chunk in _chunks(article_ids):
+            for chunk in schema.chunks(article_ids):
                 rows = conn.execute(select(t.c.article_id, t.c.story_id).where(t.c.article_id.in_(chunk)))
                 found.update({r.article_id: r.story_id for r in rows})
         return found
@@ -66,7 +58,7 @@ class StoriesMixin(StoreBase):
         s, d = schema.digest_stories, schema.digests
         found: dict[str, list[StoryAppearance]] = {}
         with self._tx() as conn:
-            for chunk in _chunks(story_ids):
+            for chunk in schema.chunks(story_ids):
                 rows = conn.execute(select(d, s.c.story_id, s.c.title.label("story_title"), s.c.position)
                                     .select_from(s.join(d, d.c.id == s.c.digest_id))
                                     .where(s.c.story_id.in_(chunk)).order_by(d.c.window_end, d.c.id))
@@ -81,7 +73,7 @@ class StoriesMixin(StoreBase):
         s, t = schema.story_articles, schema.articles
         found: dict[str, list[Article]] = {}
         with self._tx() as conn:
-            for chunk in _chunks(story_ids):
+            for chunk in schema.chunks(story_ids):
                 rows = conn.execute(select(*_ARTICLE_COLUMNS, s.c.story_id)
                                     .select_from(s.join(t, t.c.id == s.c.article_id))
                                     .where(s.c.story_id.in_(chunk)).order_by(t.c.first_seen, t.c.id))
@@ -101,7 +93,7 @@ class StoriesMixin(StoreBase):
                 conn.execute(s.insert(), rows)
             owner = {aid: e.story_id for e in reversed(stories) for aid in e.article_ids}  # the first story wins
             known: set[str] = set()
-            for chunk in _chunks(owner):
+            for chunk in schema.chunks(owner):
                 known.update(conn.scalars(select(a.c.article_id).where(a.c.article_id.in_(chunk))))
             new = [{"article_id": aid, "story_id": sid, "digest_id": digest_id}
                    for aid, sid in sorted(owner.items()) if aid not in known]
