@@ -35,7 +35,6 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -274,10 +273,6 @@ def _near_pairs(sigs: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 
 
 # --- stories ---------------------------------------------------------------------------
-
-def _when(a: Article) -> datetime:
-    return a.published or a.first_seen
-
 
 @dataclass(frozen=True)
 class StoryModel:
@@ -606,7 +601,7 @@ def scored_pairs(articles: Sequence[Article], space: StorySpace, settings: Dedup
     """Candidates within ``story_days`` of each other, each with the model's probability."""
     n = len(articles)
     left, right = story_candidates(space, settings)
-    when = np.array([_when(a).timestamp() for a in articles])
+    when = np.array([a.dated.timestamp() for a in articles])
     close = np.abs(when[left] - when[right]) <= settings.story_days * 86400
     left, right = left[close], right[close]
     model = model or story_model()
@@ -616,7 +611,7 @@ def scored_pairs(articles: Sequence[Article], space: StorySpace, settings: Dedup
         np.rint(model.developing.probabilities(feats) * _SCALE).astype(np.int64)
     scripts = np.array(space.scripts)
     rank = np.empty(n, dtype=np.int64)
-    rank[sorted(range(n), key=lambda i: (articles[i].id, _when(articles[i])))] = np.arange(n)
+    rank[sorted(range(n), key=lambda i: (articles[i].id, articles[i].dated))] = np.arange(n)
     return ScoredPairs(articles, left, right, weight, scripts[left] == scripts[right], rank.tolist(), weak)
 
 

@@ -44,7 +44,7 @@ import re
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -138,7 +138,6 @@ def _env() -> jinja2.Environment:
     env.filters["date"] = _fmt_date
     env.filters["when"] = _fmt_when
     env.filters["ago"] = _fmt_ago
-    env.filters["dated"] = _dated
     env.filters["wordwrap"] = _wordwrap
     return env
 
@@ -149,11 +148,6 @@ def _fmt_date(value: datetime | None) -> str:
 
 def _fmt_when(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y %H:%M UTC") if value else ""
-
-
-def _dated(article: Article) -> datetime:
-    """When a report came out: published, else first seen."""
-    return article.published or article.first_seen
 
 
 def _fmt_ago(value: datetime, now: datetime) -> str:
@@ -181,12 +175,16 @@ class Languages:
     A sentence has its article's language; one whose article is not at hand, its own.
     """
 
-    def __init__(self, digest: Digest) -> None:
+    def __init__(self, articles: Iterable[Article]) -> None:
         self.by_id: dict[str, str] = {}
         self.articles: dict[str, Article] = {}
-        for story in digest.stories:
-            for a in (*story.articles, *story.duplicates, *story.earlier):
-                self.articles.setdefault(a.id, a)
+        for a in articles:
+            self.articles.setdefault(a.id, a)
+
+    @classmethod
+    def of_digest(cls, digest: Digest) -> Languages:
+        """Every article a digest shows: its stories' reports, their copies, their earlier coverage."""
+        return cls(a for s in digest.stories for a in (*s.articles, *s.duplicates, *s.earlier))
 
     def of(self, item: Article | Sentence) -> str:
         if isinstance(item, Sentence):
@@ -291,7 +289,7 @@ def render(digest: Digest, max_stories: int, *, archive_url: str | None = None,
     Raises:
         RenderError: a template is missing or fails.
     """
-    languages = Languages(digest)
+    languages = Languages.of_digest(digest)
     link = _Links(archived_link(digest, archive_url), f"{archive_url.rstrip('/')}/" if archive_url else "")
     whole = _Cut(written=max_stories, listed=len(digest.stories), coverage=None, unscored=True)
     try:
@@ -549,13 +547,7 @@ def render_timeline(timeline: Timeline, title: str, created: datetime) -> str:
     Raises:
         RenderError: the template is missing or fails.
     """
-    langs: dict[str, str] = {}
-
-    def lang(a: Article) -> str:
-        if a.id not in langs:
-            langs[a.id] = a.lang or detect_language(a.title, a.text)
-        return langs[a.id]
-
+    lang = Languages(timeline.articles).of
     by_title = {a.title: a for a in reversed(timeline.articles)}  # a digest's headline is one of its reports'
 
     def title_lang(headline: str) -> str:

@@ -319,7 +319,7 @@ def to_table(hits: list[Hit], width: int = 100) -> str:
     lines = []
     for rank, h in enumerate(hits, 1):
         a = h.article
-        when = (a.published or a.first_seen).strftime("%Y-%m-%d")
+        when = a.dated.strftime("%Y-%m-%d")
         head = f"{rank:>3}. {h.score:6.2f}  {when}  {a.outlet_name[:24]:<24}  {a.title}"
         where = a.location + (f"  (revised {h.revised:%Y-%m-%d})" if h.revised else "")
         lines += [_clip(head, width), "       " + _clip(h.snippet, width - 7), "       " + where]

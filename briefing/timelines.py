@@ -163,10 +163,6 @@ def record_stories(store: LedgerStore, digest: Digest, digest_id: int) -> None:
     store.record_stories(digest_id, entries(digest))
 
 
-def _date(a: Article) -> datetime:
-    return a.published or a.first_seen
-
-
 def updates(articles: Iterable[Article], revisions: Mapping[str, Sequence[Revision]]) -> tuple[Update, ...]:
     """The material edits of the articles, oldest first: each revision kept the version before an edit, so
     the headline after it is the next revision's, or the article's own for the last one (pure)."""
@@ -190,7 +186,7 @@ def timeline(story_id: str, articles: Sequence[Article], seen: Sequence[StoryApp
     listed = tuple(a for a in seen if counts(a.digest))
     if not articles or not listed:
         return None
-    ordered = sorted(articles, key=lambda a: (_date(a), a.id))
+    ordered = sorted(articles, key=lambda a: (a.dated, a.id))
     outlets: dict[str, Article] = {}
     for a in ordered:
         outlets.setdefault(a.outlet_name, _as_first_seen(a, revisions.get(a.id, ())))

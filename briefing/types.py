@@ -73,6 +73,11 @@ class Article:
         return self.outlet or self.source
 
     @property
+    def dated(self) -> datetime:
+        """When it came out: published, else first seen (stories, timelines and search order and show this)."""
+        return self.published or self.first_seen
+
+    @property
     def paragraphs(self) -> list[str]:
         return [p for p in self.text.split("\n\n") if p.strip()]
 
