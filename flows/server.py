@@ -48,8 +48,7 @@ class OwnedServer(SubprocessASGIServer):
 
     def start(self, timeout: int | None = None) -> None:
         if not self.running:
-            self._held = _bound_socket()
-            self.port = self._held.getsockname()[1]  # so start() neither picks a port nor logs another
+            self._hold()  # the port set: Prefect's start() neither picks one nor logs another
         try:
             super().start(timeout)
         finally:
@@ -57,12 +56,10 @@ class OwnedServer(SubprocessASGIServer):
 
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
         # The command and environment of SubprocessASGIServer._run_uvicorn_command (Prefect 3.x), with --fd.
-        if self._held is None:  # start() retrying after uvicorn exited 3 (could not bind)
-            self._held = _bound_socket()
-            self.port = self._held.getsockname()[1]
+        held = self._held or self._hold()  # none: start() retrying after uvicorn exited 3 (could not bind)
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)}
-        fd = self._held.fileno()
+        fd = held.fileno()
         args = [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
                 "prefect.server.api.server:create_app", "--fd", str(fd), "--log-level", "error", "--lifespan", "on"]
         try:
@@ -70,6 +67,13 @@ class OwnedServer(SubprocessASGIServer):
                                                    pass_fds=(fd,), preexec_fn=children.die_with_parent()))
         finally:
             self._release()  # the child has its own copy of the socket
+
+    def _hold(self) -> socket.socket:
+        """Bind a loopback socket on a port the kernel picks, and make it the server's port."""
+        self._held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._held.bind(("127.0.0.1", 0))
+        self.port = self._held.getsockname()[1]
+        return self._held
 
     def _release(self) -> None:
         if self._held is not None:
@@ -80,12 +84,6 @@ class OwnedServer(SubprocessASGIServer):
         if self.server_process is not None:
             children.stop(self.server_process)
         super().stop()
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @contextmanager
