@@ -88,6 +88,27 @@ def semeval(path: Path, settings: DedupeSettings, langs: tuple[str, ...] | None)
     return out
 
 
+def own(settings: DedupeSettings, split: str, dated: bool) -> tuple:
+    """Our own Russian pairs (bench/labels/ru-story-pairs.jsonl) of one split, all their articles grouped
+    together: (P, R, F1, pairs, same pairs). ``dated``: with their publication times (else one time,
+    as SemEval's, so that only the text decides)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from story_model import load_own, prf
+
+    pairs, texts, dates = load_own(split=split)
+    docs = {d: article(d, texts[d]) for d in sorted(texts)}
+    if dated:
+        docs = {d: replace(a, published=dates[d]) for d, a in docs.items()}
+    story = clusters(list(docs.values()), settings)
+    counts = [0, 0, 0]
+    for p in pairs:
+        together = story[docs[p.a].id] == story[docs[p.b].id]
+        counts[0] += p.same and together
+        counts[1] += (not p.same) and together
+        counts[2] += p.same and not together
+    return (*prf(counts), len(pairs), sum(p.same for p in pairs))
+
+
 def story_split(topic: str) -> str:
     """WikiRef220's split of its stories: ``tune`` or ``held-out``, by the topic's name alone."""
     return "held-out" if hashlib.sha1(topic.encode("utf-8")).digest()[-1] % 2 else "tune"
@@ -115,7 +136,17 @@ def wikiref(settings: DedupeSettings) -> dict[str, tuple[float, int]]:
               default=DATA / "semeval2022-task8" / "training_set.csv", show_default=True)
 @click.option("--all-langs", is_flag=True, help="Every language pair of the file, not only en-en, ru-ru, zh-zh, zh-en.")
 @click.option("--threshold", "thresholds", multiple=True, type=float, help="same_story values to try.")
-def main(pairs_path: Path, all_langs: bool, thresholds: tuple[float, ...]) -> None:
+@click.option("--own", "own_split", type=click.Choice(["train", "test"]), default=None,
+              help="Only our own Russian pairs of this split (test: report once, never tune on it).")
+def main(pairs_path: Path, all_langs: bool, thresholds: tuple[float, ...], own_split: str | None) -> None:
+    if own_split:
+        for t in thresholds or (DedupeSettings().same_story,):
+            settings = replace(DedupeSettings(), same_story=t)
+            for dated in (False, True):
+                p, r, f1, n, same = own(settings, own_split, dated)
+                print(f"same_story={t:.3f} own ru-ru {own_split} {'dated' if dated else 'one time'}: "
+                      f"pairs={n} same={same}  P={p:.3f} R={r:.3f} F1={f1:.3f}")
+        return
     in_sample = pairs_path.name == "training_set.csv"
     for t in thresholds or (DedupeSettings().same_story,):
         settings = replace(DedupeSettings(), same_story=t)

@@ -24,12 +24,14 @@ is the shipped story grouping before this model (cosine ≥ 0.25, untuned).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -55,6 +57,8 @@ from briefing.dedupe import (  # noqa: E402
 from briefing.types import Article  # noqa: E402
 
 PAIRS_CSV = DATA / "semeval2022-task8" / "training_set.csv"
+OWN_PAIRS = Path(__file__).resolve().parent / "labels" / "ru-story-pairs.jsonl"
+OWN = "ru-own"  # the pool of our own Russian pairs (bench/labels/ru-story-pairs.README.md)
 MODEL_PATH = Path(__file__).resolve().parents[1] / "briefing" / "data" / "story_model.json"
 TARGETS = ("en-en", "ru-ru", "zh-zh", "zh-en")
 FEATURES = ("words", "sqrt_keys", "cross", "cross_keys")  # the pair model: pairs at ``same_story`` link
@@ -108,6 +112,35 @@ def load_pairs(path: Path = PAIRS_CSV, langs: Iterable[str] | None = None) -> tu
     return [Pair(p.langs, p.a, p.b, p.same, comp.find(index[p.a])) for p in pairs], texts
 
 
+def own_split(event: str) -> str:
+    """``test`` (never tuned on: sha1 of the event id divisible by 3) or ``train``; a pair and the other
+    pairs of its event (they share articles) are always on one side."""
+    return "test" if int(hashlib.sha1(event.encode("utf-8")).hexdigest(), 16) % 3 == 0 else "train"
+
+
+def load_own(path: Path = OWN_PAIRS, split: str = "train", code: str = OWN
+             ) -> tuple[list[Pair], dict[str, str], dict[str, datetime]]:
+    """Our own labelled pairs of one split (``train``, ``test`` or ``all``): pairs, each article's
+    text (title on the first line, as ``article`` reads it) and its publication time."""
+    if not path.exists():
+        raise click.ClickException(f"{path} is missing")
+    pairs, texts, dates = [], {}, {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if split != "all" and own_split(r["event"]) != split:
+            continue
+        for side in (r["a"], r["b"]):
+            texts[side["id"]] = f"{side['title']}\n{side['text']}"
+            dates[side["id"]] = datetime.fromisoformat(side["published"])
+        pairs.append(Pair(code, r["a"]["id"], r["b"]["id"], bool(r["same"])))
+    ids = sorted(texts)
+    index = {d: i for i, d in enumerate(ids)}
+    comp = _Groups(len(ids))
+    for p in pairs:
+        comp.union(index[p.a], index[p.b])
+    return [replace(p, group=10_000_000 + comp.find(index[p.a])) for p in pairs], texts, dates
+
+
 def folds(pairs: Sequence[Pair], k: int = 5, seed: int = 0) -> list[np.ndarray]:
     """Validation fold of each pair: grouped by shared articles, stratified by language pair and label."""
     strata = [f"{p.langs}:{p.same}" for p in pairs]
@@ -122,17 +155,25 @@ def folds(pairs: Sequence[Pair], k: int = 5, seed: int = 0) -> list[np.ndarray]:
 
 
 def build_pools(pairs: Sequence[Pair], texts: dict[str, str],
-                settings: DedupeSettings = DedupeSettings(), background: bool = False) -> dict[str, Pool]:
+                settings: DedupeSettings = DedupeSettings(), background: bool = False,
+                dates: dict[str, datetime] | None = None) -> dict[str, Pool]:
     """One pool per language pair: its articles, duplicates folded, vectors of the kept copies.
 
     ``background``: the other pools' articles count for word rarity, as a window's off-topic ones do.
+    ``dates``: publication times (our own pairs have them; SemEval's do not, so all its articles are
+    of one time, and only their text decides).
     """
     pools = {}
-    everything = [article(d, texts[d]) for d in sorted(texts)] if background else []
+
+    def art(d: str) -> Article:
+        a = article(d, texts[d])
+        return replace(a, published=dates[d]) if dates and d in dates else a
+
+    everything = [art(d) for d in sorted(texts)] if background else []
     for langs in sorted({p.langs for p in pairs}):
         mine = [p for p in pairs if p.langs == langs]
         docs = sorted({d for p in mine for d in (p.a, p.b)})
-        arts = [article(d, texts[d]) for d in docs]
+        arts = [art(d) for d in docs]
         by_doc = {d: i for i, d in enumerate(docs)}
         pos = {a.id: i for i, a in enumerate(arts)}
         dup_of = list(range(len(arts)))
@@ -216,9 +257,11 @@ def cross_validate(pools: dict[str, Pool], features: Sequence[str] = FEATURES, k
 
     ``developing``: the weak tier's features, its model fitted on the same training folds (None: the
     weak tier reads the pair model's probability)."""
-    pairs = [p for code in sorted(pools) for p in pools[code].pairs]
-    fold_of = folds(pairs, k, seed)[0]
-    group_fold = {p.group: int(f) for p, f in zip(pairs, fold_of)}
+    group_fold = {}
+    for part in ([c for c in sorted(pools) if c != OWN], [OWN]):  # our own pairs' folds apart: SemEval's stay
+        pairs = [p for code in part if code in pools for p in pools[code].pairs]
+        if pairs:
+            group_fold.update({p.group: int(f) for p, f in zip(pairs, folds(pairs, k, seed)[0])})
     train_langs = set(train_langs or pools)
     feats = {code: pool_features(pools[code], pools[code].pairs) for code in pools}
     results: dict[str, dict] = {code: {"counts": np.zeros(3, dtype=np.int64), "thresholds": [], "errors": []}
@@ -237,7 +280,7 @@ def cross_validate(pools: dict[str, Pool], features: Sequence[str] = FEATURES, k
                 np.array([p.group in train for p in pools[code].pairs])] for code in sorted(train_langs)]),
                 np.concatenate(ys), developing, c)
             model = replace(model, developing=replace(weak, threshold=0.0))
-        threshold = choose_threshold(pools, train, model, settings, sorted(train_langs & set(TARGETS)))
+        threshold = choose_threshold(pools, train, model, settings, sorted(train_langs & {*TARGETS, OWN}))
         model = replace(model, threshold=threshold)
         for code in eval_langs:
             pool = pools[code]
@@ -334,25 +377,45 @@ def main() -> None:
 @click.option("--developing", default=",".join(DEVELOPING), show_default=True,
               help="The weak tier's features ('': the pair model's probability).")
 @click.option("--baselines/--no-baselines", default=True)
-def cv(features: str, train_langs: str, k: int, seed: int, c: float, developing: str, baselines: bool) -> None:
+@click.option("--own/--no-own", "use_own", default=False,
+              help="Also our own Russian pairs' train split (bench/labels/ru-story-pairs.jsonl): trained on, "
+                   "and reported as ru-own; their folds are drawn apart, so SemEval's are the same either way.")
+@click.option("--seeds", default=1, show_default=True, help="Fold seeds from --seed on, counts summed.")
+def cv(features: str, train_langs: str, k: int, seed: int, c: float, developing: str, baselines: bool,
+       use_own: bool, seeds: int) -> None:
     """Grouped k-fold cross-validation, per language pair."""
     started = time.perf_counter()
     train = train_langs.split(",")
     pairs, texts = load_pairs(langs={*train, *TARGETS})
+    dates: dict[str, datetime] = {}
+    if use_own:
+        mine, own_texts, dates = load_own(split="train")
+        pairs, texts, train = [*pairs, *mine], {**texts, **own_texts}, [*train, OWN]
     pools = build_pools(pairs, texts)
+    shown = (*TARGETS, OWN) if use_own else TARGETS
     print("pairs: " + ", ".join(f"{code} {len(p.pairs)} ({sum(x.same for x in p.pairs)} same)"
-                                 for code, p in pools.items() if code in TARGETS)
+                                 for code, p in pools.items() if code in shown)
           + f"; all {len(pairs)} [{time.perf_counter() - started:.0f} s]")
-    res = cross_validate(pools, features.split(","), k, seed, train, c=c,
-                         developing=developing.split(",") if developing else None)
+    res: dict[str, dict] = {}
+    for s in range(seed, seed + seeds):
+        one = cross_validate(pools, features.split(","), k, s, train, c=c, eval_langs=shown,
+                             developing=developing.split(",") if developing else None)
+        for code, r in one.items():
+            res.setdefault(code, {"counts": np.zeros(3, dtype=np.int64), "thresholds": [], "errors": []})
+            res[code]["counts"] += r["counts"]
+            res[code]["thresholds"] += r["thresholds"]
+            res[code]["errors"] += r["errors"]
     base = tfidf_baseline(pools, k, seed) if baselines else {}
     old = before(pools) if baselines else {}
-    for code in TARGETS:
+    for code in shown:
         print(f"{code}: thresholds chosen on the training folds {[float(t) for t in res[code]['thresholds']]}")
         print("  " + _row("model CV", res[code]["counts"]))
-        if baselines:
+        if baselines and code in TARGETS:
             print("  " + _row("tfidf CV", base[code]))
             print("  " + _row("before", old[code]))
+    if use_own:
+        print("ru-own errors (train split, CV): " + ", ".join(
+            sorted({f"{p.a}/{p.b}{'+' if p.same else '-'}" for p, _ in res[OWN]["errors"]})))
     print(f"[{time.perf_counter() - started:.0f} s]")
 
 

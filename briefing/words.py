@@ -22,6 +22,7 @@ the rest of Briefing.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import logging
@@ -60,11 +61,14 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DOTTED = re.compile(r"(?<!\w)([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # U.S. → US, U.K. → UK
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 _SCALE_WORDS = frozenset({"thousand", "million", "billion", "trillion", "mn", "bn", "tn", "m", "b",
-                          "тыс", "млн", "млрд", "трлн"})
+                          "тыс", "млн", "млрд", "трлн", "тысяча", "тысячи", "тысяч", "тысячу", "тысячами",
+                          "миллион", "миллиона", "миллионов", "миллиард", "миллиарда", "миллиардов",
+                          "триллион", "триллиона", "триллионов"})
 _SCALES = {"thousand": 1e3, "тыс": 1e3, "万": 1e4, "million": 1e6, "mn": 1e6, "m": 1e6, "млн": 1e6, "亿": 1e8,
            "billion": 1e9, "bn": 1e9, "b": 1e9, "млрд": 1e9, "trillion": 1e12, "tn": 1e12, "трлн": 1e12}
 _AMOUNT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*"
-                     r"(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿)(?![a-zа-я])",
+                     r"(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿"
+                     r"|тысяч[а-я]*|миллион[а-я]*|миллиард[а-я]*|триллион[а-я]*)(?![a-zа-я])",
                      re.IGNORECASE)
 _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = str.maketrans("", "", "aeiouy'’-")
@@ -129,6 +133,8 @@ class _Lexicon:
     russian_single: dict[str, str]
     english_firsts: frozenset[str]  # the stems a form of several words starts with
     russian_firsts: frozenset[str]
+    russian_short: dict[str, tuple[tuple[str, str, bool], ...]]  # stem → (form, concept, a name's) of one-word
+    # forms that stem short (see _russian_concepts)
 
 
 _local = threading.local()  # PyStemmer objects must not be shared between threads
@@ -149,10 +155,14 @@ def _lexicon() -> _Lexicon:
     text = resources.files("briefing").joinpath("data/news_lexicon.tsv").read_text(encoding="utf-8")
     english: dict[tuple[str, ...], str] = {}
     russian: dict[tuple[str, ...], str] = {}
+    short: dict[str, list[tuple[str, str, bool]]] = {}
+    proper = True  # in the sections of names (countries, places, people, bodies), not of news words
     capitals: dict[str, str] = {}
     chinese = ahocorasick.Automaton()
     forms: list[str] = []
     for line in text.splitlines():
+        if line.startswith("# --- "):
+            proper = "events and things" not in line
         if not line.strip() or line.startswith("#"):
             continue
         key, en, ru, zh = line.split("\t")
@@ -164,8 +174,17 @@ def _lexicon() -> _Lexicon:
         for form in filter(None, ru.split("|")):
             if form.isupper():
                 capitals[form] = key
+                continue
+            stems = tuple(_russian_words(form))
+            if len(stems) < len(form.split()) and not proper:
+                continue  # it loses a stop word: Новый год would be every новый (Ван И: a name, written Ван)
+            if len(stems) == 1 and (len(stems[0]) <= 3 or len(stems[0]) < len(form) - 2 or " " in form):
+                # stemmed twice, a form can meet another word (Дания and данные are both дан): matched
+                # only as that word, see _russian_concepts
+                plain = form.split()[0].replace("ё", "е")
+                short.setdefault(stems[0], []).append((plain, key, proper and not plain.endswith(_ADJECTIVE)))
             else:
-                russian.setdefault(tuple(_russian_words(form)), key)
+                russian.setdefault(stems, key)
         for form in filter(None, zh.split("|")):
             if chinese.exists(form):
                 continue
@@ -179,7 +198,8 @@ def _lexicon() -> _Lexicon:
     return _Lexicon(english, russian, capitals, chinese, tuple(forms),
                     {k[0]: v for k, v in english.items() if len(k) == 1},
                     {k[0]: v for k, v in russian.items() if len(k) == 1},
-                    frozenset(k[0] for k in english if len(k) > 1), frozenset(k[0] for k in russian if len(k) > 1))
+                    frozenset(k[0] for k in english if len(k) > 1), frozenset(k[0] for k in russian if len(k) > 1),
+                    {k: tuple(v) for k, v in short.items()})
 
 
 @functools.lru_cache(maxsize=1)
@@ -270,6 +290,41 @@ def _concepts(stems: list[str], table: dict[tuple[str, ...], str], single: dict[
 _LONGEST = 4  # words in the lexicon's longest form
 
 
+def _russian_concepts(stems: list[str], tokens: list[str], text: str, lexicon: _Lexicon) -> list[str]:
+    """Lexicon concepts of Russian stems; a form that stems short only where the word is that form.
+
+    Stemmed twice, a form that stems short meets other words: Дания and данные are both ``дан``, Судан
+    and суд ``суд``, Армения and армия ``арм``, Газа and газ ``газ``. Such a form counts where the word
+    differs from it only in its ending (all but the form's last letter agree: Китая, Китаю for Китай;
+    not данным for Дания, not армии for Армения), and a name's (not its adjective's) only where the
+    text writes the word with a capital (газа is not Газа).
+    """
+    out = _concepts(stems, lexicon.russian, lexicon.russian_single, lexicon.russian_firsts)
+    short = lexicon.russian_short
+    if short.keys().isdisjoint(stems):
+        return out
+    known = _STEMS["russian"]
+    capitals: set[str] | None = None
+    for token, times in collections.Counter(tokens).items():
+        stem = known.get(token)
+        if stem is None:
+            stem = next(iter(_russian_words("", [token])), "")
+        for form, key, name in short.get(stem, ()):
+            if len(token) < len(form) - 1 or token[:len(form) - 1] != form[:len(form) - 1]:
+                continue
+            if name:
+                if capitals is None:
+                    capitals = {w.lower().replace("ё", "е") for w in _CYRILLIC_NAME.findall(text)}
+                if token not in capitals:
+                    continue
+            out += [key] * times
+            break
+    return out
+
+
+_ADJECTIVE = ("ий", "ый", "ой", "ая", "ое", "ие", "ые")  # a name's adjective (китайский) is written lower-case
+
+
 def _chinese_concepts(text: str, automaton: ahocorasick.Automaton) -> list[str]:
     """Concepts whose Chinese forms occur, the longest match at each place (白俄罗斯 before 俄罗斯)."""
     hits = sorted(((end - length + 1, -length, key) for end, (length, key) in automaton.iter(text)))
@@ -303,9 +358,17 @@ def _amounts(text: str) -> list[str]:
     """Amounts with their scale as one value: 260 亿, 26 billion and 26 млрд are all ``#2.6e+10``."""
     out = []
     for m in _AMOUNT.finditer(text):
-        value = float(m.group(1).replace(",", ".")) * _SCALES[m.group(2).lower()]
+        value = float(m.group(1).replace(",", ".")) * _scale(m.group(2).lower())
         out.append(f"#{value:.3g}")
     return out
+
+
+def _scale(word: str) -> float:
+    """The value of a scale word, abbreviated or written out in any case (тыс, тысячи, миллиардов)."""
+    return _SCALES.get(word) or _SCALES[next(v for k, v in _RUSSIAN_SCALE if word.startswith(k))]
+
+
+_RUSSIAN_SCALE = (("тысяч", "тыс"), ("миллиард", "млрд"), ("миллион", "млн"), ("триллион", "трлн"))
 
 
 def _dates(text: str, lower: str, months: set[str]) -> list[str]:
@@ -368,8 +431,7 @@ def analyse(text: str) -> Terms:
         keys += _amounts(text)
     keys += ["@" + k for k in _concepts(english, lexicon.english, lexicon.english_single, lexicon.english_firsts)]
     if russian:
-        keys += ["@" + k for k in _concepts(russian, lexicon.russian, lexicon.russian_single,
-                                            lexicon.russian_firsts)]
+        keys += ["@" + k for k in _russian_concepts(russian, cyrillic, text, lexicon)]
     if runs:
         keys += ["@" + k for k in _chinese_concepts(text, lexicon.chinese)]
     names = _LATIN_NAME.findall(text) if not runs else _latin_in_han(text)

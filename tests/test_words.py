@@ -91,3 +91,21 @@ def test_chinese_words_are_the_words_analyse_finds_in_a_han_run() -> None:
     assert "普京" in chinese_words(run)
     long = "中俄两国元首会谈" * 400  # longer than analyse reads: cut at the same place
     assert chinese_words(long) == analyse(long).words
+
+
+def test_a_short_russian_stem_is_a_name_only_where_the_word_is_that_name() -> None:
+    """Stemmed twice, Дания and данные are both дан, Судан and суд суд, Армения and армия арм, Газа and газ газ:
+    the name counts only as its own word (and, for a country or place, written with a capital)."""
+    assert not {"@denmark", "@sudan", "@slovenia", "@new delhi", "@palestine", "@armenia"} & set(
+        analyse("По данным суда, по словам министра, дело о поставках газа и армии передано").keys)
+    assert {"@denmark", "@sudan", "@slovenia", "@palestine", "@armenia", "@army"} <= set(
+        analyse("Дания, Судана, Словении, в Газе, Армении; армия").keys)
+    assert "@new year" not in analyse("новый закон").keys  # the lexicon's "новый год" less its stop word
+    assert {"@china", "@wang yi", "@moscow"} <= set(analyse("Ван И из Китая прибыл в Москву; китайский").keys)
+
+
+def test_russian_scales_written_out_are_the_abbreviated_ones() -> None:
+    """One outlet writes "2,2 млн", another "2,2 миллиона": the same amount key."""
+    for short, long in [("2,2 млн баррелей", "2,2 миллиона баррелей"), ("11 млрд м³", "11 миллиардов м³"),
+                        ("30 тыс. гостей", "30 тысяч гостей"), ("12 трлн рублей", "12 триллионов рублей")]:
+        assert {k for k in analyse(short).keys if "e+" in k} == {k for k in analyse(long).keys if "e+" in k} != set()
