@@ -106,12 +106,18 @@ _PITCH = re.compile(r"\b(?:support(?:s|ing|ed)?|donat\w*|contribut\w*|subscri\w*
                     r"editorial)\b")
 _MEDIA_SELF = re.compile(r"\b(?:journalism|reporting|newsroom|articles|newsletter|donat\w*|subscri\w*|patreon|"
                          r"website|site|news organi[sz]ations?)\b")
+# A substring of every word _MEDIA_SELF matches: a line holding none of them cannot match it.
+_MEDIA_STEMS = ("site", "journalism", "reporting", "newsroom", "articles", "newsletter", "donat", "subscri",
+                "patreon", "news organi")
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us|you|your)\b")  # these three read lowercased text: 2× faster than re.I
-_QUOTED = re.compile(r"[“”„«»\"]")  # reported speech: someone's words, not the page talking to the reader
+_QUOTES = "“”„«»\""  # reported speech: someone's words, not the page talking to the reader
 _BULLET = re.compile(r"^(?:[•·▪●◦*+-]|\d{1,2}[.)])\s+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _GLUE_HINT = re.compile(r"[.!?][A-Z]")  # a cheap scan first: most lines have no glued sentence at all
+# The same hint for a whole text at once: its UTF-8 bytes with . ! ? → "." and A–Z → "A" (every other byte,
+# those of non-ASCII characters included, → "x") hold b".A" where the text holds the hint.
+_GLUE_BYTES = bytes(46 if chr(c) in ".!?" else 65 if "A" <= chr(c) <= "Z" else 120 for c in range(256))
 _BLANKS = re.compile(r"[ \t]+")
 _NON_WORDS = re.compile(r"\W+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -135,7 +141,7 @@ class Cleaned:
         return "\n\n".join(self.paragraphs)
 
 
-@dataclass
+@dataclass(slots=True)  # one per line of every text: slots make them cheaper to build and read
 class _Line:
     text: str
     block: int
@@ -212,6 +218,8 @@ def _derive_han_title(lead: str, most: int = 30) -> str:
 def _split(text: str, markdown: bool) -> list[_Line]:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\xa0", " ").replace("\u200b", "").replace("\ufeff", "")
+    # Markdown's markup, once removed, can bring a full stop and a capital together; plain text is asked once.
+    glued = markdown or b".A" in text.encode("utf-8", "surrogatepass").translate(_GLUE_BYTES)
     lines: list[_Line] = []
     block = 0
     for raw in text.split("\n"):
@@ -224,7 +232,7 @@ def _split(text: str, markdown: bool) -> list[_Line]:
             line, heading = _unmarkdown(line)
             if not line:
                 continue
-        if _GLUE_HINT.search(line):
+        if glued and _GLUE_HINT.search(line):
             line = _GLUED_SENTENCE.sub(" ", line)
         lines.append(_Line(line, block, heading=heading))
     return lines
@@ -253,11 +261,36 @@ def _words(text: str) -> list[str]:
     return words
 
 
+_ASCII_SPACES = tuple(c for c in map(chr, range(128)) if c.isspace() and c != " ")
+
+
+def single_spaced(text: str) -> bool:
+    """Whether the only whitespace in ``text`` is single spaces between words: then ``text.split()`` is
+    ``text.split(" ")``, and ``" ".join(text.split())`` is ``text``.
+
+    In ASCII each other whitespace character is looked for on its own (a memchr each); otherwise
+    ``isprintable()`` is False for every whitespace character but the space (no-break and other spaces too).
+    """
+    if text.isascii():
+        if any(space in text for space in _ASCII_SPACES):
+            return False
+    elif not text.isprintable():
+        return False
+    return "  " not in text and not text.startswith(" ") and not text.endswith(" ")
+
+
+def _split_count(text: str) -> int:
+    """``len(text.split())`` without building the list of words when ``text`` is single-spaced."""
+    if single_spaced(text):
+        return text.count(" ") + 1 if text else 0
+    return len(text.split())
+
+
 @functools.lru_cache(maxsize=8192)  # each line's size is asked by several rules
 def _size(text: str) -> int:
     """Words in ``text``; Chinese writes no spaces, so there about one word per two Han characters."""
     if text.isascii() or not _HAN_CHAR.search(text):
-        return len(text.split())
+        return _split_count(text)
     han = sum(map(len, _HAN_CHARS.findall(text)))
     return len(_HAN_CHARS.sub(" ", text).split()) + (han + 1) // 2
 
@@ -273,6 +306,11 @@ def _is_han_widget(text: str) -> bool:
     for term in _WIDGET_HAN:
         rest = rest.replace(term, " ")
     return sum(map(len, _HAN_CHARS.findall(rest))) * 4 <= han
+
+
+def _quoted(text: str) -> bool:
+    """Whether ``text`` holds a quotation mark: one substring search per mark is faster than a regex class."""
+    return any(mark in text for mark in _QUOTES)
 
 
 def _is_sentence(text: str) -> bool:
@@ -359,12 +397,14 @@ def _is_pitch(text: str) -> bool:
     A pitch is a paragraph, not an article: a longer line (a page flattened to one line, its sign-up
     box glued to the story) is never dropped whole for the pitch words in it.
     """
-    if _size(text) > _PITCH_MAX_WORDS or _QUOTED.search(text):  # the size is cached: asked first
+    if _size(text) > _PITCH_MAX_WORDS or _quoted(text):  # the size is cached: asked first
         return False
     lower = text.lower()
-    if not _FIRST_PERSON.search(lower):
+    # The outlet naming itself is the rarest of the three signs, and its stems are found by plain substring
+    # search (no regex tries each position): asked first, so most paragraphs are settled without a regex.
+    if not any(map(lower.__contains__, _MEDIA_STEMS)) or not _MEDIA_SELF.search(lower):
         return False
-    return len(set(_PITCH.findall(lower))) >= 2 and bool(_MEDIA_SELF.search(lower))
+    return bool(_FIRST_PERSON.search(lower)) and len(set(_PITCH.findall(lower))) >= 2
 
 
 # --- rules on neighbourhoods -------------------------------------------------
@@ -446,7 +486,7 @@ def _mark_headline_runs(lines: list[_Line]) -> None:
             else:
                 i += 1
             continue
-        if _RELATED.match(content[i].text) and _size(content[i].text) <= 8:
+        if _size(content[i].text) <= 8 and _RELATED.match(content[i].text):  # the size is cached: asked first
             content[i].reason = "related"
             j = i + 1
             while j < len(content) and _headline_like(_BULLET.sub("", content[j].text)):
@@ -487,7 +527,7 @@ def _mark_tail(lines: list[_Line]) -> None:
             break
     for i in range(max(half, 1), len(lines)):
         line, prev = lines[i], lines[i - 1]
-        if line.reason is None and prev.reason in ("widget", "pitch", "promo") and not _QUOTED.search(line.text) \
+        if line.reason is None and prev.reason in ("widget", "pitch", "promo") and not _quoted(line.text) \
                 and _size(line.text) <= 20 and re.search(r"\byou(?:r)?\b", line.text, re.I):
             line.reason = "promo"  # "Get the top stories in your inbox" under "Subscribe"
     for i in range(half, len(lines)):
@@ -500,14 +540,18 @@ def _mark_tail(lines: list[_Line]) -> None:
             line.reason = "bio"
 
 
-# ASCII's non-word characters (what \W matches there) → a space: str.translate is ~3× faster than the regex.
-_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+# ASCII's non-word characters (what \W matches there) → a space, and capitals → small letters, in one
+# bytes.translate (several times faster than the regex, and than str.translate with a dict).
+_ASCII_KEY = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)).lower() + bytes(range(128, 256))
 
 
 def _repeat_key(text: str) -> str:
     """The words of a line, lowercased: two lines with the same words are one paragraph shown twice."""
     if text.isascii():
-        return " ".join(text.translate(_ASCII_NON_WORD).split()).lower()
+        key = text.encode("ascii").translate(_ASCII_KEY)  # only spaces are left between the words
+        while b"  " in key:  # runs of spaces halve with each pass: faster than splitting into words
+            key = key.replace(b"  ", b" ")
+        return key.strip().decode("ascii")
     return _NON_WORDS.sub(" ", text).strip().lower()
 
 

@@ -42,6 +42,7 @@ _ISO = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T ]\d{2}:\
 # Day first, as written across Europe and Russia: 11.11.2026, 09.07.2020.
 # Chinese: 2026年11月17日 (the year is needed: "11月17日" alone is a date in a sentence, not a dateline).
 _HAN_YMD = re.compile(r"(?<!\d)(?P<y>\d{4})\s*年\s*(?P<mo>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
+_DIGIT = re.compile(r"\d")
 _NUMERIC = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})(?![\d.])")
 # Words a dateline may carry besides the date itself.
 _FILLER = set(_WEEKDAYS) | {"updated", "published", "posted", "last", "on", "at", "gmt", "utc",
@@ -120,6 +121,8 @@ def find_date(text: str) -> tuple[datetime, str] | None:
 
     Returns the moment and the text left once the date and time are removed.
     """
+    if not _DIGIT.search(text):  # every date pattern needs digits: most lines asked have none
+        return None
     iso = _ISO.search(text)
     if iso:
         try:

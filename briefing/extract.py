@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from briefing.clean import Cleaned, clean_text, derive_title
+from briefing.clean import Cleaned, clean_text, derive_title, single_spaced
 from briefing.exceptions import ExtractionError
 from briefing.types import Article, RawItem
 from briefing.urls import is_http_url
@@ -165,7 +165,14 @@ def _bare_extraction(html: str, **options: Any) -> Document | None:
 
 def content_hash(text: str) -> str:
     """Hash of the clean text with whitespace folded, so re-wrapping is no edit."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()  # str.split: the same \s as re
+    return hashlib.sha256(_folded(text).encode("utf-8")).hexdigest()
+
+
+def _folded(text: str) -> str:
+    r"""``" ".join(text.split())`` (str.split: the same \s as re), without splitting a clean text into words:
+    its paragraphs are single-spaced words joined by blank lines, so it folds to its blank lines as spaces."""
+    flat = text.replace("\n\n", " ")
+    return flat if single_spaced(flat) else " ".join(text.split())
 
 
 def article_id(source: str, digest: str, key: str | None = None) -> str:
@@ -193,6 +200,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_LINE_CHARS = 200_000
 # Encoded data (base64 images, hashes, minified identifiers): no word of any language is this long.
 _BLOB = re.compile(r"[A-Za-z0-9+/=_-]{1000,}")
+_BLOB_HALF = re.compile(r"[A-Za-z0-9+/=_-]{500}")
 
 
 def _without_controls(item: RawItem) -> RawItem:
@@ -205,13 +213,21 @@ def _without_controls(item: RawItem) -> RawItem:
     return replace(item, body=_CONTROLS.sub("", item.body), title=strip(item.title), fallback=strip(item.fallback))
 
 
+def _may_hold_blob(text: str) -> bool:
+    """Whether ``_BLOB`` can match: a run of 1,000 covers a whole window of 500 starting at a multiple of 500.
+
+    A few anchored matches that fail within a word, instead of a search that starts a run at every position.
+    """
+    return any(_BLOB_HALF.match(text, k) for k in range(0, len(text) - 499, 500))
+
+
 def _prose(text: str, location: str) -> str:
     """Text fit for the per-line cleaning rules: runs of encoded data removed, enormous lines refused.
 
     Raises:
         ExtractionError: a line longer than ``MAX_LINE_CHARS``, with its length.
     """
-    blob = _BLOB.search(text)
+    blob = _BLOB.search(text) if _may_hold_blob(text) else None
     if blob:
         text = _BLOB.sub(" ", text)
         if not text.strip():

@@ -69,18 +69,48 @@ _HAN_DATELINE = re.compile(  # 新华社北京11月3日电（记者…） / 央�
 # An address or handle is matched only from a token's start: Chinese has no spaces, and "\S+@" tried
 # at every position of a long line would be quadratic.
 _NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\S)[^\s@]*@\S+|#\w+|\d+(?:[.,:/]\d+)*")
-# The same without the address branch, which cannot match a text without "@": every branch then opens
-# with a literal or a class, so the regex engine skips ahead to where one can start (2× faster).
-_NOISE_NO_AT = re.compile(r"https?://\S+|www\.\S+|#\w+|\d+(?:[.,:/]\d+)*")
+# The same without the address branch, which cannot match a text without "@", in two passes: links and tags
+# (asked only of a text holding "http", "www." or "#"), then numbers. The same result: the two kinds start on
+# different characters (a letter or "#", a digit), so neither can start inside the other; and a link or tag
+# runs to a space or a non-word character, so the space that replaces it joins no numbers. (2× faster.)
+_LINKS_TAGS = re.compile(r"https?://\S+|www\.\S+|#\w+")
+_NUMBERS = re.compile(r"\d+(?:[.,:/]\d+)*")
 _HAN_DATELINE_MARKS = ("月", "电", "讯", "消")  # every Chinese dateline has one ("…月…日电", "…消息")
+
+
+# The two dateline patterns without their "^", tried only where a line starts. No part of either can match a
+# newline, so a dateline never runs past its line: this is the same substitution, without the regex engine
+# testing the anchor at every position of the text (most of ``_clean``'s time on a long lead).
+_HAN_DATELINE_AT = re.compile(_HAN_DATELINE.pattern.removeprefix("^"), re.M)
+_LATIN_DATELINE_AT = re.compile(_LATIN_DATELINE.pattern.removeprefix("^"), re.M)
+
+
+def _drop_at_line_starts(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` without what ``pattern`` matches at the start of any of its lines."""
+    kept: list[str] = []
+    done = start = 0
+    while True:
+        found = pattern.match(text, start)
+        if found:
+            kept.append(text[done:start])
+            done = found.end()
+        newline = text.find("\n", start)
+        if newline < 0:
+            break
+        start = newline + 1
+    return "".join(kept) + text[done:] if kept else text
 
 
 def _clean(text: str) -> str:
     """Drop what belongs to no language: datelines, agency tags, URLs, numbers."""
     if any(mark in text for mark in _HAN_DATELINE_MARKS):
-        text = _HAN_DATELINE.sub("", text)
-    text = _LATIN_DATELINE.sub("", text)
-    return (_NOISE if "@" in text else _NOISE_NO_AT).sub(" ", text)
+        text = _drop_at_line_starts(_HAN_DATELINE_AT, text)
+    text = _drop_at_line_starts(_LATIN_DATELINE_AT, text)
+    if "@" in text:
+        return _NOISE.sub(" ", text)
+    if "http" in text or "www." in text or "#" in text:
+        text = _LINKS_TAGS.sub(" ", text)
+    return _NUMBERS.sub(" ", text)
 
 
 # --- scripts ------------------------------------------------------------------
@@ -208,6 +238,7 @@ _FOREIGN_FUNCTION = frozenset(
     "ve bir bu ile için".split())
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # letters English writes only in borrowed names
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")  # _WORD on lowercased ASCII: a narrower class is 2× faster
 
 
 def _latin(sample: str) -> str:
@@ -218,7 +249,8 @@ def _latin(sample: str) -> str:
     hint at another language (its function words, letters with diacritics)
     and English function words are absent, when ``HINTED`` is enough.
     """
-    words = _WORD.findall(sample.lower())
+    lower = sample.lower()
+    words = (_ASCII_WORD if lower.isascii() else _WORD).findall(lower)
     if not words:
         return "en"
     english = sum(map(_EN_FUNCTION.__contains__, words))

@@ -309,10 +309,15 @@ _EDGE_LINES = 12  # a credit line sits at the top or the foot of an article, not
 _MASTHEAD = re.compile(r"^([^\W\d_][^|·•:;,.!?\d]{1,40}?)\s+[|·•]\s+[^\W\d_][^|·•:;,.!?\d]{0,30}$")
 
 
-def _edges(text: str) -> tuple[list[str], list[str]]:
-    """The first and the last ``_EDGE_LINES`` non-blank lines (they overlap in a short text)."""
-    lines = [ln for ln in text.splitlines() if ln and not ln.isspace()]
-    return lines[:_EDGE_LINES], lines[-_EDGE_LINES:]
+@lru_cache(maxsize=1)  # asked twice per text (its evidence lines, its lone URLs): split it once
+def _edges(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The first ``_EDGE_LINES`` non-blank lines, and those of the last ``_EDGE_LINES`` that are not among them.
+
+    A short text's lines are all first lines: read once, not again as the foot (the answer is the first
+    line that names an outlet, or a URL's first mention, so a line read twice can only say it again).
+    """
+    lines = tuple(ln for ln in text.splitlines() if ln and not ln.isspace())
+    return lines[:_EDGE_LINES], lines[max(_EDGE_LINES, len(lines) - _EDGE_LINES):]
 
 
 def text_evidence(text: str) -> str | None:

@@ -202,3 +202,32 @@ def test_a_page_flattened_to_one_line_is_not_dropped_whole_as_a_pitch() -> None:
     pitch = ("Support our independent journalism. We rely on readers like you, not advertisers: "
              "subscribe to our newsletter or make a donation to keep this website free.")
     assert "journalism" not in clean_text(f"{story.strip()}\n\n{pitch}").text  # a pitch paragraph still goes
+
+
+# Strings whose whitespace and word characters the fast paths below must read as the slow ones do.
+TRICKY = ["", " ", "a", "a b", " a b", "a b ", "a  b", "a\tb", "a\nb", "a\rb", "a\x0bb", "a\x1fb", "a\x85b",
+          "a\xa0b", "a\u2009b", "a\u3000b", "a\u2028b", "one, two; three.", "It's “quoted” — Ünïcode",
+          "K\u212a İ ǅ", "Шрифт: крупный", "中国 外交部 表示", "tabs\t\tand  spaces", "a_b-c+d/e=f"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_single_spaced_fast_paths_read_as_split(text: str) -> None:
+    from briefing.clean import _repeat_key, _split_count, single_spaced
+    from briefing.extract import _folded
+
+    assert _split_count(text) == len(text.split())
+    assert single_spaced(text) == (" ".join(text.split()) == text)
+    for joined in (text, f"{text}\n\n{text}", f"{text}\n\n\n{text}"):
+        assert _folded(joined) == " ".join(joined.split())
+    if text.isascii():  # the bytes path: the words as the regex finds them, lowercased
+        assert _repeat_key(text) == re.sub(r"\W+", " ", text).strip().lower()
+
+
+@pytest.mark.parametrize("text", TRICKY + ["x" * 999, "x" * 1000, "a " + "Zm9v" * 400 + " b", "x" * 1499 + " y",
+                                           "中" * 600 + "A" * 1000])
+def test_the_blob_guard_finds_every_run_the_regex_finds(text: str) -> None:
+    from briefing.extract import _BLOB, _may_hold_blob
+
+    for shift in range(0, 600, 97):
+        shifted = "w " * shift + text
+        assert _may_hold_blob(shifted) or not _BLOB.search(shifted)

@@ -194,3 +194,17 @@ def test_real_wire_items(lang: str, with_text: bool) -> None:
     wrong_held = [w for w in wrong if _held_out(w[0])]
     assert 1 - len(wrong) / len(rows) >= THRESHOLD, wrong[:20]
     assert 1 - len(wrong_held) / len(held) >= THRESHOLD, wrong_held[:20]
+
+
+@pytest.mark.parametrize("text", [
+    "MOSCOW, Nov. 3 /TASS/. Talks\nBEIJING, Nov. 3 (Xinhua) -- Talks\n(Reuters) - More",
+    "Title\n新华社北京11月3日电（记者 李明）中国\n央视网消息（新闻联播）：内容",
+    "see http://x.com/a1 and www.y.org #tag12",
+    "1.http://a.b 3/www.x #1.5 1#a #http://x 12www.x 1,000 and 3:30", "mail me@x.com 123user@x 2@3",
+    "no datelines here\n\n\nMOSCOW, November 3. /TASS/.", "１２ ٣٤ 5.6.7"])
+def test_cleaning_at_line_starts_and_in_two_passes_is_the_one_regex(text: str) -> None:
+    from briefing import language
+
+    expected = language._HAN_DATELINE.sub("", text)
+    expected = language._NOISE.sub(" ", language._LATIN_DATELINE.sub("", expected))
+    assert _clean(text) == expected
