@@ -278,15 +278,18 @@ def snippet(article: Article, query: Query) -> str:
 
 def _matches(text: str, terms: Iterable[Term]) -> list[tuple[int, int]]:
     """Character spans of ``text`` that match a term, adjacent ones (a phrase, a Chinese word) merged."""
-    found = [(m.start(), m.end(), tokens(m.group())) for m in _TOKEN.finditer(text)]
-    words = [w[0] if len(w) == 1 else " ".join(w) for *_, w in found]
+    found = [(m.start(), m.end(), _word(m.group())) for m in _TOKEN.finditer(text)]
+    words = [w for *_, w in found]
     hit = [False] * len(words)
     for term in terms:
+        *lead, last = term.words
         n = len(term.words)
-        for i in range(len(words) - n + 1):
-            if all(words[i + k] == term.words[k] for k in range(n - 1)) and (
-                    words[i + n - 1].startswith(term.words[-1]) if term.prefix else words[i + n - 1] == term.words[-1]):
-                hit[i:i + n] = [True] * n
+        ends = ([j for j, w in enumerate(words) if w.startswith(last)] if term.prefix
+                else [j for j, w in enumerate(words) if w == last])
+        for j in ends:  # the last word matched at j: then the words before it, if any
+            i = j - n + 1
+            if i >= 0 and all(words[i + k] == lead[k] for k in range(n - 1)):
+                hit[i:j + 1] = [True] * n
     spans: list[tuple[int, int]] = []
     for (s, e, _), h in zip(found, hit, strict=True):
         if not h:
@@ -296,6 +299,14 @@ def _matches(text: str, terms: Iterable[Term]) -> list[tuple[int, int]]:
         else:
             spans.append((s, e))
     return spans
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word(raw: str) -> str:
+    """A word of the original text as the index reads it (its words joined, if normalising splits it): cached,
+    as the same words recur from text to text and normalising each again was most of a snippet's time."""
+    found = tokens(raw)
+    return found[0] if len(found) == 1 else " ".join(found)
 
 
 # --- output ---------------------------------------------------------------------------
