@@ -137,6 +137,23 @@ class Event:
 
 
 @dataclass
+class Events:
+    """Many events in flat arrays: event i's tokens are ``tokens[token_off[i]:token_off[i + 1]]`` (most
+    prominent first), its topic words ``topic[topic_off[i]:topic_off[i + 1]]`` (ids into the vocabulary)."""
+
+    tokens: np.ndarray  # object array of str
+    token_off: np.ndarray
+    topic: np.ndarray
+    topic_off: np.ndarray
+
+
+_ORG_SUFFIXES = (" Group", " Holdings", " Ministry", " Union", " Institute", " Party", " Bank")
+_MAX_SENTENCES = 75  # 600 words in sentences of at least 8
+_capital = np.frompyfunc(lambda w: w[:1].upper() + w[1:], 1, 1)
+_full_stop = np.frompyfunc(lambda w: w.rstrip(",") + ".", 1, 1)
+
+
+@dataclass
 class Writer:
     rng: np.random.Generator
     topic_rate: float = TOPIC_RATE
@@ -167,22 +184,125 @@ class Writer:
         self.places, self.orgs = cap[23_000:28_000], cap[28_000:31_000]
         self._first_cdf, self._last_cdf = _zipf_cdf(3_000, 0.9), _zipf_cdf(20_000, 0.8)
         self._place_cdf, self._org_cdf = _zipf_cdf(5_000, 1.0), _zipf_cdf(3_000, 0.9)
+        self._table = np.concatenate([self.vocab, self.function])  # content word ids, then function words
 
-    def _zipf(self, pool: list[str], cdf: np.ndarray) -> str:
-        return pool[int(np.searchsorted(cdf, self.rng.random()))]
-
-    def event(self) -> Event:
+    def events(self, count: int) -> Events:
+        """``count`` events at once: what each story is about (bulk draws, one Python pass to name them)."""
         r = self.rng
-        people = [f"{self._zipf(self.first, self._first_cdf)} {self._zipf(self.last, self._last_cdf)}"
-                  for _ in range(int(r.integers(2, 5)))]
-        places = [self._zipf(self.places, self._place_cdf) for _ in range(int(r.integers(1, 3)))]
-        org = self._zipf(self.orgs, self._org_cdf) + r.choice([" Group", " Holdings", " Ministry", " Union",
-                                                               " Institute", " Party", " Bank"])
-        numbers = [r.choice([f"{r.integers(1, 99)},{r.integers(0, 999):03d}", f"{r.integers(2, 99)} percent",
-                             f"${r.integers(1, 99)}.{r.integers(0, 9)} billion", f"{r.integers(11, 999)}"])
-                   for _ in range(int(r.integers(2, 4)))]
-        topic = self.vocab[r.integers(200, 20_000, size=int(r.integers(10, 26)))]
-        tokens = [people[0], places[0], topic[0], org, *people[1:], *places[1:], *topic[1:3], *numbers]
+        people_n, places_n, numbers_n = r.integers(2, 5, count), r.integers(1, 3, count), r.integers(2, 4, count)
+        first = np.searchsorted(self._first_cdf, r.random((count, 4)))
+        last = np.searchsorted(self._last_cdf, r.random((count, 4)))
+        place = np.searchsorted(self._place_cdf, r.random((count, 2)))
+        org = np.searchsorted(self._org_cdf, r.random(count))
+        suffix = r.integers(len(_ORG_SUFFIXES), size=count)
+        fmt = r.integers(4, size=(count, 3))
+        a, b, c = r.integers(1, 99, (count, 3)), r.integers(0, 999, (count, 3)), r.integers(2, 99, (count, 3))
+        d, e = r.integers(0, 9, (count, 3)), r.integers(11, 999, (count, 3))
+        topic_n = r.integers(10, 26, count)
+        topic_off = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(topic_n, out=topic_off[1:])
+        topic = r.integers(200, 20_000, size=int(topic_off[-1]))
+        tokens: list[str] = []
+        token_n = np.empty(count, dtype=np.int64)
+        fl, ll, pl, ol, fm = first.tolist(), last.tolist(), place.tolist(), org.tolist(), fmt.tolist()
+        al, bl, cl, dl, el = a.tolist(), b.tolist(), c.tolist(), d.tolist(), e.tolist()
+        for i, (np_, nq, nn, t0) in enumerate(zip(people_n.tolist(), places_n.tolist(), numbers_n.tolist(),
+                                                  topic_off[:-1].tolist())):
+            people = [f"{self.first[fl[i][k]]} {self.last[ll[i][k]]}" for k in range(np_)]
+            places = [self.places[pl[i][k]] for k in range(nq)]
+            numbers = [(f"{al[i][k]},{bl[i][k]:03d}", f"{cl[i][k]} percent", f"${al[i][k]}.{dl[i][k]} billion",
+                        f"{el[i][k]}")[fm[i][k]] for k in range(nn)]
+            words = self.vocab[topic[t0:t0 + 3]].tolist()
+            row = [people[0], places[0], words[0], self.orgs[ol[i]] + _ORG_SUFFIXES[suffix[i]], *people[1:],
+                   *places[1:], *words[1:3], *numbers]
+            tokens += row
+            token_n[i] = len(row)
+        token_off = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(token_n, out=token_off[1:])
+        return Events(np.array(tokens, dtype=object), token_off, topic, topic_off)
+
+    def _draw(self, article_event: np.ndarray, sizes: np.ndarray, events: Events) -> np.ndarray:
+        """``sizes[i]`` words for each article (flat): function words (42%), its event's topic words
+        (``topic_rate``), else the general vocabulary (as ``_words``, for many articles at once)."""
+        r = self.rng
+        total = int(sizes.sum())
+        ev = np.repeat(article_event, sizes)
+        content = np.searchsorted(self.vocab_cdf, r.random(total))
+        topic_n = np.diff(events.topic_off)[ev]
+        topic = events.topic[events.topic_off[ev] + (r.random(total) * topic_n).astype(np.int64)]
+        function = len(self.vocab) + np.searchsorted(self.function_cdf, r.random(total))
+        u = r.random(total)
+        ids = np.where(u < 0.42, function, np.where(u < 0.42 + self.topic_rate, topic, content))
+        return self._table[ids]
+
+    def _picks(self, article_event: np.ndarray, events: Events) -> np.ndarray:
+        """One event token for each entry of ``article_event``, the first ones most often (as ``Event.pick``)."""
+        size = np.diff(events.token_off)[article_event]
+        u = self.rng.random(len(article_event))
+        place = np.empty(len(article_event), dtype=np.int64)
+        for n in np.unique(size).tolist():
+            mine = size == n
+            place[mine] = np.searchsorted(_zipf_cdf(n, 1.0, 1.0), u[mine])
+        return events.tokens[events.token_off[article_event] + place]
+
+    def titles(self, article_event: np.ndarray, events: Events) -> list[str]:
+        """A headline per article: 4–8 words with two of its event's tokens put in (as ``title``)."""
+        r = self.rng
+        count = len(article_event)
+        sizes = r.integers(4, 9, count)
+        words = self._draw(article_event, sizes, events).tolist()
+        picks = self._picks(np.repeat(article_event, 2), events).tolist()
+        where = r.random((count, 2))
+        out, at = [], 0
+        for i, n in enumerate(sizes.tolist()):
+            ws = words[at:at + n]
+            at += n
+            ws.insert(int(where[i, 0] * (n + 1)), picks[2 * i])
+            ws.insert(int(where[i, 1] * (n + 2)), picks[2 * i + 1])
+            line = " ".join(ws)
+            out.append(line[:1].upper() + line[1:])
+        return out
+
+    def texts(self, article_event: np.ndarray, events: Events) -> list[str]:
+        """A text per article (as ``text``): sentences of 8–28 words up to 200–600 words, 5% of words
+        followed by a comma, 55% of sentences naming one or two of the event's tokens, paragraphs of 2–5
+        sentences. Drawn for all the articles at once and joined by one ``str.join``."""
+        r = self.rng
+        count = len(article_event)
+        target = r.integers(200, 601, count)
+        lengths = r.integers(8, 29, (count, _MAX_SENTENCES))
+        made = lengths.cumsum(axis=1)
+        sentences = (made < target[:, None]).sum(axis=1) + 1
+        sentence_len = lengths[np.arange(_MAX_SENTENCES) < sentences[:, None]]
+        sentence_event = np.repeat(article_event, sentences)
+        start = np.zeros(len(sentence_len), dtype=np.int64)
+        np.cumsum(sentence_len[:-1], out=start[1:])
+        end = start + sentence_len - 1
+        words = self._draw(sentence_event, sentence_len, events)
+        comma = np.flatnonzero(r.random(len(words)) < 0.05)
+        words[comma] = words[comma] + ","
+        named = r.random(len(start)) < 0.55
+        twice = named & (r.random(len(start)) >= 0.7)
+        which = np.r_[np.flatnonzero(named), np.flatnonzero(twice)]
+        spot = start[which] + (r.random(len(which)) * sentence_len[which]).astype(np.int64)
+        words[spot] = self._picks(sentence_event[which], events)
+        words[start] = _capital(words[start])
+        words[end] = _full_stop(words[end])
+        gap = np.full(len(words), " ", dtype=object)
+        groups = r.integers(2, 6, (count, _MAX_SENTENCES)).cumsum(axis=1)
+        first = np.zeros(count, dtype=np.int64)
+        np.cumsum(sentences[:-1], out=first[1:])
+        breaks = (first[:, None] + groups - 1)[groups < sentences[:, None]]
+        gap[end[breaks]] = "\n\n"
+        gap[end[first + sentences - 1]] = "\0"
+        out = np.empty(2 * len(words), dtype=object)
+        out[0::2], out[1::2] = words, gap
+        return "".join(out.tolist()).split("\0")[:-1]
+
+    def event(self, events: Events, i: int) -> Event:
+        """Event ``i`` of the table as an ``Event``, for the copy edits."""
+        tokens = events.tokens[events.token_off[i]:events.token_off[i + 1]].tolist()
+        topic = self.vocab[events.topic[events.topic_off[i]:events.topic_off[i + 1]]]
         return Event(tokens, _zipf_cdf(len(tokens), 1.0, 1.0), topic)
 
     def _words(self, k: int, event: Event) -> list[str]:
@@ -199,31 +319,6 @@ class Writer:
         for token in event.pick(self.rng, 2):
             words.insert(int(self.rng.integers(0, len(words) + 1)), token)
         return " ".join(words)[:1].upper() + " ".join(words)[1:]
-
-    def text(self, event: Event) -> str:
-        r = self.rng
-        target = int(r.integers(200, 601))
-        lengths: list[int] = []
-        while sum(lengths) < target:
-            lengths.append(int(r.integers(8, 29)))
-        words = self._words(sum(lengths), event)
-        commas = r.random(len(words)) < 0.05
-        sentences, at = [], 0
-        for n in lengths:
-            s = words[at:at + n]
-            for i in np.flatnonzero(commas[at:at + n - 1]):
-                s[i] += ","
-            at += n
-            if r.random() < 0.55:
-                for token in event.pick(r, 1 if r.random() < 0.7 else 2):
-                    s[int(r.integers(0, len(s)))] = token
-            sentences.append(" ".join(s)[:1].upper() + " ".join(s)[1:].rstrip(",") + ".")
-        paragraphs, at = [], 0
-        while at < len(sentences):
-            k = int(r.integers(2, 6))
-            paragraphs.append(" ".join(sentences[at:at + k]))
-            at += k
-        return "\n\n".join(paragraphs)
 
     def edit(self, kind: str, title: str, text: str, event: Event) -> tuple[str, str]:
         """A copy of (title, text) with ``kind``'s edits."""
@@ -259,19 +354,24 @@ class Source:
     host: str
 
 
-def _article(src: Source, serial: int, title: str, text: str, published: datetime, rng: np.random.Generator,
-             has_date: bool) -> Article:
+def _article(src: Source, serial: int, title: str, text: str, published: datetime, tracked: bool,
+             delay_minutes: float, has_date: bool) -> Article:
     h = content_hash(text)
     slug = "-".join(title.lower().split()[:5]).replace(",", "").replace("$", "")
-    query = "?utm_source=rss&utm_medium=feed" if rng.random() < 0.1 else ""
+    query = "?utm_source=rss&utm_medium=feed" if tracked else ""
     location = f"https://{src.host}/{published:%Y/%m/%d}/{slug}-{serial}.html{query}"
-    seen = published + timedelta(minutes=float(rng.uniform(5, 360)))
+    seen = published + timedelta(minutes=delay_minutes)
     return Article(article_id(src.name, h), src.name, location, title, text, h, seen,
                    published if has_date else None)
 
 
+_CHUNK = 20_000  # articles written at a time (their words are drawn as one array)
+
+
 def generate(n: int, dup_share: float, story_share: float, sources: int, seed: int,
              topic_rate: float = TOPIC_RATE) -> tuple[list[Article], Truth]:
+    """N articles and what was planted in them; every draw is from one seeded generator, mostly in bulk
+    (1M articles in minutes, where one draw per word took hours)."""
     rng = np.random.default_rng(seed)
     writer = Writer(rng, topic_rate)
     outlets = [Source(f"outlet-{i:04d}", f"www.{w}-news.example") for i, w in
@@ -284,46 +384,50 @@ def generate(n: int, dup_share: float, story_share: float, sources: int, seed: i
     n_originals = n - n_copies
     if n_originals < 2 or families > n_originals:
         raise click.BadParameter("too few articles for these shares")
-    sizes: list[int] = []
-    while sum(sizes) < round(n * story_share):
-        sizes.append(int(rng.integers(2, 7)))
-    if sizes and sum(sizes) > n_originals:
-        sizes.pop()
-    sizes += [1] * (n_originals - sum(sizes))
+    wanted = round(n * story_share)
+    multi = rng.integers(2, 7, wanted // 2 + 1)  # enough: each story has at least 2 texts
+    multi = multi[:int(np.searchsorted(multi.cumsum(), wanted)) + 1] if wanted else multi[:0]
+    if len(multi) and multi.sum() > n_originals:
+        multi = multi[:-1]
+    sizes = np.r_[multi, np.ones(n_originals - int(multi.sum()), dtype=np.int64)]
     rng.shuffle(sizes)
 
-    articles: list[Article] = []
-    truth = Truth([], [], [])
-    events: list[Event] = []
-    serial = 0
+    events = writer.events(len(sizes))
+    story = np.repeat(np.arange(len(sizes)), sizes)
     span = timedelta(days=DAYS)
-    for story, size in enumerate(sizes):
-        event = writer.event()
-        events.append(event)
-        anchor = START + (span - timedelta(days=2)) * float(rng.random()) if size > 1 else None
-        for src in rng.choice(len(outlets), size=size, replace=size > len(outlets)):
-            when = anchor + timedelta(days=2) * float(rng.random()) if anchor else START + span * float(rng.random())
-            articles.append(_article(outlets[src], serial, writer.title(event), writer.text(event), when, rng,
-                                     rng.random() > 0.05))
-            truth.family.append(len(articles) - 1)
-            truth.story.append(story)
-            truth.kind.append("original")
-            serial += 1
+    anchor = rng.random(len(sizes)) * (DAYS - 2)
+    offset = np.where(sizes[story] > 1, anchor[story] + 2 * rng.random(len(story)), DAYS * rng.random(len(story)))
+    source = rng.integers(len(outlets), size=len(story))
+    for s in np.flatnonzero(sizes > 1).tolist():  # the texts of one story come from different outlets
+        at = int(np.searchsorted(story, s))
+        source[at:at + sizes[s]] = rng.choice(len(outlets), size=int(sizes[s]), replace=sizes[s] > len(outlets))
+    tracked, delay, dated = rng.random(len(story)) < 0.1, rng.uniform(5, 360, len(story)), rng.random(len(story)) > 0.05
+    articles: list[Article] = []
+    for at in range(0, len(story), _CHUNK):
+        part = story[at:at + _CHUNK]
+        for i, (title, text) in enumerate(zip(writer.titles(part, events), writer.texts(part, events)), at):
+            articles.append(_article(outlets[source[i]], i, title, text, START + timedelta(days=float(offset[i])),
+                                     bool(tracked[i]), float(delay[i]), bool(dated[i])))
+    truth = Truth(list(range(len(articles))), story.tolist(), ["original"] * len(articles))
+    serial = len(articles)
     originals = len(articles)
     for original, copies in zip(rng.choice(originals, size=families, replace=False).tolist(), per_family):
         base = articles[original]
+        event = writer.event(events, truth.story[original])
         taken = {base.source}
         for _ in range(copies):
             kind = COPY_KINDS[int(rng.choice(len(COPY_KINDS), p=COPY_WEIGHTS))]
-            title, text = writer.edit(kind, base.title, base.text, events[truth.story[original]])
+            title, text = writer.edit(kind, base.title, base.text, event)
             src = next(s for s in (outlets[int(i)] for i in rng.permutation(len(outlets))) if s.name not in taken)
             taken.add(src.name)
             when = (base.published or base.first_seen) + timedelta(hours=float(rng.uniform(0, 24)))
-            articles.append(_article(src, serial, title, text, when, rng, rng.random() > 0.05))
+            articles.append(_article(src, serial, title, text, when, bool(rng.random() < 0.1),
+                                     float(rng.uniform(5, 360)), bool(rng.random() > 0.05)))
             truth.family.append(original)
             truth.story.append(truth.story[original])
             truth.kind.append(kind)
             serial += 1
+    del span
     order = sorted(range(len(articles)), key=lambda i: (articles[i].first_seen, articles[i].id))
     remap = {old: new for new, old in enumerate(order)}
     articles = [articles[i] for i in order]

@@ -183,6 +183,63 @@ def _minhash_values(hashes: np.ndarray, num_perm: int) -> np.ndarray:
     return values
 
 
+_SIGNATURE_BATCH = 1000  # documents whose words are held at once (a 1M window's words would not fit)
+_SHINGLE_CHUNK = 8192  # shingles permuted at a time: (num_perm × chunk) uint32 stays in the CPU caches
+
+
+def _signatures(docs: Sequence[list[str]], size: int, num_perm: int) -> np.ndarray:
+    """``_minhash_values(_shingles_of_words(words, size), num_perm)`` of each document, for many at once:
+    one CRC-32 pass over all their words, their shingles hashed and permuted as one array, each
+    document's minimum by ``np.minimum.reduceat`` (a minimum needs no ``np.unique`` first). Short
+    documents (fewer words than a shingle) take the one-document path."""
+    p = _permutations(num_perm)
+    sigs = np.empty((len(docs), num_perm), dtype=np.uint32)
+    k = min(size, len(_MIX))
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    for i in np.flatnonzero(lengths < k).tolist():
+        sigs[i] = _minhash_values(_shingles_of_words(docs[i], size), num_perm)
+    full = np.flatnonzero(lengths >= k)
+    if not len(full):
+        return sigs
+    words = list(itertools.chain.from_iterable(docs[i] for i in full.tolist()))
+    wh = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    del words
+    count = lengths[full] - k + 1  # shingles of each document
+    word_at = np.zeros(len(full), dtype=np.int64)
+    np.cumsum(lengths[full][:-1], out=word_at[1:])
+    first = np.zeros(len(full), dtype=np.int64)
+    np.cumsum(count[:-1], out=first[1:])
+    pos = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(word_at - first, count)
+    acc = np.zeros(len(pos), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            acc = acc * np.uint64(31) + wh[pos + j] * _MIX[j]
+    del pos, wh
+    hv = _fmix32((acc >> np.uint64(32)).astype(np.uint32))
+    del acc
+    # documents in chunks of about _SHINGLE_CHUNK shingles (a long document is a chunk of its own)
+    bounds = np.searchsorted(first, np.arange(0, len(hv), _SHINGLE_CHUNK), side="right") - 1
+    bounds = np.unique(np.r_[bounds, len(full)])
+    with np.errstate(over="ignore"):
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            end = int(first[hi]) if hi < len(full) else len(hv)
+            part = p.a[:, None] * hv[None, int(first[lo]):end] + p.b[:, None]  # permutations × shingles
+            sigs[full[lo:hi]] = np.minimum.reduceat(part, first[lo:hi] - first[lo], axis=1).T
+    return sigs
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch pre-mixes each hash."""
+    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
+    with np.errstate(over="ignore"):
+        hv = hv ^ (hv >> s1)
+        hv = hv * m1
+        hv = hv ^ (hv >> s2)
+        hv = hv * m2
+        out: np.ndarray = hv ^ (hv >> s3)
+    return out
+
+
 class _Groups:
     """Union-find over indexes: groups merge when any two members link."""
 
@@ -219,17 +276,20 @@ def duplicate_groups(articles: Sequence[Article], settings: DedupeSettings = Ded
     groups = _Groups(n)
     first: dict[tuple[str, ...], int] = {}
     sigs = np.empty((n, settings.num_perm), dtype=np.uint32)
-    for i, a in enumerate(articles):
-        words = _dedupe_words(a, settings)  # once, for the fingerprint and the shingles
-        sigs[i] = _minhash_values(_shingles_of_words(words, settings.shingle_words), settings.num_perm)
-        keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]
-        if is_written_http_url(a.location):
-            keys.append(("url", canonical_url(a.location)))
-        for key in keys:
-            if key in first:
-                groups.union(first[key], i)
-            else:
-                first[key] = i
+    for start in range(0, n, _SIGNATURE_BATCH):
+        batch = []
+        for i, a in enumerate(articles[start:start + _SIGNATURE_BATCH], start):
+            words = _dedupe_words(a, settings)  # once, for the fingerprint and the shingles
+            batch.append(words)
+            keys = [("fp", _fingerprint_of_words(words)), ("loc", a.source, a.location)]
+            if is_written_http_url(a.location):
+                keys.append(("url", canonical_url(a.location)))
+            for key in keys:
+                if key in first:
+                    groups.union(first[key], i)
+                else:
+                    first[key] = i
+        sigs[start:start + len(batch)] = _signatures(batch, settings.shingle_words, settings.num_perm)
     for i, j in _near_pairs(sigs, settings.near_duplicate):
         groups.union(i, j)
     out = []
@@ -414,7 +474,46 @@ def story_space(articles: Sequence[Article], settings: DedupeSettings = DedupeSe
 
 
 def _cosines(m: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    return np.asarray(m[left].multiply(m[right]).sum(axis=1), dtype=np.float64).ravel()
+    """Each pair's dot product, the sum that ``m[left].multiply(m[right]).sum(axis=1)`` makes (the nonzero
+    float32 products of the shared terms in column order, added by ``np.add.reduceat`` as scipy's row sum
+    adds them), without copying two rows per pair: each left row is spread once into a dense vector that
+    its partners' entries read (a term the left row lacks reads 0, and zero products are dropped)."""
+    out = np.zeros(len(left), dtype=np.float32)
+    if not len(left):
+        return out.astype(np.float64)
+    indptr, indices, data = m.indptr, m.indices, m.data
+    size = np.diff(indptr)
+    order = np.argsort(left, kind="stable")
+    lefts, rights = left[order], right[order]
+    bounds = np.flatnonzero(np.r_[True, lefts[1:] != lefts[:-1], True])
+    dense = np.zeros(m.shape[1], dtype=np.float32)
+    products: list[np.ndarray] = []
+    held, first = 0, 0
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        i = int(lefts[lo])
+        mine = indices[indptr[i]:indptr[i + 1]]
+        dense[mine] = data[indptr[i]:indptr[i + 1]]
+        partners = rights[lo:hi]
+        count = size[partners]
+        at = np.zeros(len(partners), dtype=np.int64)
+        np.cumsum(count[:-1], out=at[1:])
+        entry = np.arange(int(at[-1] + count[-1]), dtype=np.int64) + np.repeat(indptr[partners] - at, count)
+        products.append(dense[indices[entry]] * data[entry])
+        dense[mine] = 0
+        held += len(entry)
+        if held >= _COSINE_BATCH or hi == len(lefts):
+            values = np.concatenate(products)
+            pair = np.repeat(np.arange(hi - first), size[rights[first:hi]])
+            kept = values != 0
+            values, pair = values[kept], pair[kept]
+            if len(values):
+                starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+                out[order[first + pair[starts]]] = np.add.reduceat(values, starts)
+            products, held, first = [], 0, hi
+    return out.astype(np.float64)
+
+
+_COSINE_BATCH = 1 << 21  # pair entries summed at a time
 
 
 def pair_features(space: StorySpace, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
@@ -462,13 +561,14 @@ def _candidate_pairs(top: sp.csr_matrix, shared_terms: int = 2, rows: np.ndarray
     from one subset and a row from the other.
     """
     n = top.shape[0]
+    whole = rows is None  # all rows: slices of ``top`` instead of copies of its rows
     rows = np.arange(n) if rows is None else rows
+    right = top.T.tocsr() if cols is None else top[cols].T.tocsr()
     cols = np.arange(n) if cols is None else cols
-    right = top[cols].T.tocsr()
     out = [np.zeros(0, dtype=np.int64)]
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
-        shared = (top[part] @ right).tocoo()
+        shared = ((top[start:start + chunk] if whole else top[part]) @ right).tocoo()
         i, j = part[shared.row].astype(np.int64), cols[shared.col].astype(np.int64)
         keep = (shared.data >= shared_terms) & (i != j)
         i, j = i[keep], j[keep]

@@ -397,3 +397,49 @@ def test_the_default_lsh_bands_are_datasketchs() -> None:
     assert _bands(s.near_duplicate, s.num_perm) == (lsh.b, lsh.r)
     assert _bands(0.8, s.num_perm) == (MinHashLSH(threshold=0.8, num_perm=s.num_perm).b,
                                        MinHashLSH(threshold=0.8, num_perm=s.num_perm).r)
+
+
+# --- the batched paths equal the one-at-a-time ones they replaced (issue 24) ----------------------
+
+def _texts() -> list[str]:
+    """Texts of every shape the batched paths split on: empty, shorter than a shingle, Chinese, long."""
+    return ["", "один", "two words", "a b c d", "one two three four five", "普京 会见 习近平", " ".join(WIRE),
+            body(OTHER_EVENT), body(SAME_EVENT_OTHER_WORDS), "中国和俄罗斯签署了天然气管道协议。" * 20,
+            " ".join(f"w{i}" for i in range(3000))]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 8192])
+@pytest.mark.parametrize("size", [1, 3, 5, 9])
+def test_batched_signatures_are_the_one_document_ones(monkeypatch: pytest.MonkeyPatch, chunk: int, size: int) -> None:
+    """``_signatures`` over many documents (shingles permuted in chunks) gives each document the MinHash of
+    ``_minhash_values(_shingles_of_words(...))``, whatever the chunk size cuts through."""
+    import numpy as np
+
+    from briefing import dedupe
+
+    monkeypatch.setattr(dedupe, "_SHINGLE_CHUNK", chunk)
+    docs = [dedupe._folded_words(t) for t in _texts()]
+    want = np.array([dedupe._minhash_values(dedupe._shingles_of_words(w, size), 64) for w in docs])
+    assert np.array_equal(dedupe._signatures(docs, size, 64), want)
+    assert np.array_equal(dedupe._signatures(docs[::-1], size, 64), want[::-1])
+
+
+@pytest.mark.parametrize("batch", [1, 50, 1 << 21])
+def test_pair_cosines_are_scipys_to_the_bit(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    """``_cosines`` adds the same float32 products in the same way as the row copies it replaced, so the
+    pair probabilities (and the stories) cannot move: every pair, self-pairs and empty rows included."""
+    import numpy as np
+
+    from briefing import dedupe
+
+    monkeypatch.setattr(dedupe, "_COSINE_BATCH", batch)
+    articles = [make_article(t, f"s{i}", title=t[:40] or "x") for i, t in enumerate(_texts())]
+    space = dedupe.story_space(articles)
+    n = len(articles)
+    left, right = (x.ravel() for x in np.meshgrid(np.arange(n), np.arange(n)))
+    for m in (space.words, space.keys):
+        want = np.asarray(m[left].multiply(m[right]).sum(axis=1), dtype=np.float64).ravel()
+        assert np.array_equal(dedupe._cosines(m, left, right), want)
+        flipped = np.asarray(m[right].multiply(m[left]).sum(axis=1), dtype=np.float64).ravel()
+        assert np.array_equal(dedupe._cosines(m, right, left), flipped)
+    assert dedupe._cosines(space.words, left[:0], right[:0]).shape == (0,)
