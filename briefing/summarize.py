@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, filterfalse
 
 import numpy as np
 
@@ -105,7 +106,10 @@ def _word_count(text: str) -> int:
 
 def _usable(c: _Candidate) -> bool:
     n = _word_count(c.text)
-    return MIN_WORDS <= n <= MAX_WORDS and not c.text.endswith((":", ",")) and bool(re.search(r"[^\W\d_]", c.text))
+    return MIN_WORDS <= n <= MAX_WORDS and not c.text.endswith((":", ",")) and bool(_LETTER.search(c.text))
+
+
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 _TOKEN = re.compile(r"\b\w\w+\b")
@@ -118,19 +122,20 @@ def _vectors(texts: list[str]) -> np.ndarray | None:
     done in NumPy on the few hundred words of one article: the vectoriser's per-call
     set-up costs more than the whole summary.
     """
-    vocab: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    for i, text in enumerate(texts):
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    per_text: list[list[str]] = []
+    for text in texts:
+        words = list(filterfalse(ENGLISH_STOP_WORDS.__contains__, _TOKEN.findall(text.lower())))
         if not text.isascii():  # a token holding Han characters is its Chinese words
             words = [w for word in words for w in _split_han(word)]
-        rows += [i] * len(words)
-        cols += [vocab.setdefault(w, len(vocab)) for w in words]  # columns in order of first use, as before
-    if not vocab:
+        per_text.append(words)
+    every = list(chain.from_iterable(per_text))
+    if not every:
         return None
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(every))}  # columns in order of first use, as before
+    rows = np.repeat(np.arange(len(texts)), [len(words) for words in per_text])
+    cols = np.fromiter(map(vocab.__getitem__, every), dtype=rows.dtype, count=len(every))
     size = len(vocab)
-    counts = np.bincount(np.array(rows) * size + np.array(cols), minlength=len(texts) * size)
+    counts = np.bincount(rows * size + cols, minlength=len(texts) * size)
     counts = counts.reshape(len(texts), size).astype(float)
     df = (counts > 0).sum(axis=0)
     weights = np.where(counts > 0, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0)
@@ -163,17 +168,26 @@ def centrality(vectors: np.ndarray) -> np.ndarray:
     degree = adjacency.sum(axis=1, keepdims=True)
     transition = np.full_like(adjacency, 1.0 / n)
     np.divide(adjacency, degree, out=transition, where=degree > 0)
-    rank = np.full(n, 1.0 / n)
-    forward, base, step = transition.T, (1 - DAMPING) / n, np.empty(n)
-    for _ in range(50):  # in place, the same arithmetic: numpy's per-call cost is most of a small article's
-        new: np.ndarray = forward @ rank
+    forward, base = transition.T, (1 - DAMPING) / n
+    ranks = np.empty((_STEPS + 1, n))  # row k: the rank after k steps
+    ranks[0] = 1.0 / n
+    rows = list(ranks)
+    checked = 0
+    for k in range(1, _STEPS + 1):  # the same arithmetic as step-by-step, in place: numpy's per-call cost dominates
+        new = rows[k]
+        forward.dot(rows[k - 1], out=new)  # matmul's result (the same BLAS call) at a third of its per-call cost
         new *= DAMPING
         new += base
-        np.subtract(new, rank, out=step)
-        if np.add.reduce(np.abs(step, out=step)) < 1e-6:
-            return new
-        rank = new
-    return rank
+        if k - checked == _CHECK_EVERY or k == _STEPS:  # convergence of several steps in one go, not one per step
+            moved = np.add.reduce(np.abs(ranks[checked + 1:k + 1] - ranks[checked:k]), axis=1)
+            settled = np.flatnonzero(moved < 1e-6)
+            if settled.size:
+                return rows[checked + 1 + int(settled[0])]  # the first step that moved less: where step-by-step stops
+            checked = k
+    return rows[_STEPS]
+
+
+_STEPS, _CHECK_EVERY = 50, 8
 
 
 def _scores(cands: list[_Candidate], vectors: np.ndarray) -> np.ndarray:
@@ -204,7 +218,7 @@ def summarize(articles: Sequence[Article], sentences: int = 3, *, registry: Regi
     scores = _scores(pool, vectors)
     index = {(c.article.id, c.position): i for i, c in enumerate(pool)}
     before = [index.get((c.article.id, c.position - 1)) for c in pool]
-    opens = [_opens_with_reference(c.text) for c in pool]
+    opens = _Opens(pool)
     if len({c.article.id for c in pool}) == 1:
         picked = _top_distinct(scores, vectors, sentences, before, opens)
         picked.sort()  # document order
@@ -213,6 +227,20 @@ def summarize(articles: Sequence[Article], sentences: int = 3, *, registry: Regi
         blocs = [bloc_of(c.article.outlet, known) if c.article.outlet else "" for c in pool]
         picked = _mmr(scores, vectors, sentences, before, opens, blocs)
     return [_sentence(pool[i]) for i in picked]
+
+
+class _Opens:
+    """Whether pool sentence ``i`` opens with a reference, worked out when first asked: a pick asks of a few."""
+
+    def __init__(self, pool: list[_Candidate]):
+        self._pool = pool
+        self._known: dict[int, bool] = {}
+
+    def __getitem__(self, i: int) -> bool:
+        known = self._known.get(i)
+        if known is None:
+            known = self._known[i] = _opens_with_reference(self._pool[i].text)
+        return known
 
 
 def _in_context(chosen: list[_Candidate]) -> list[_Candidate]:
@@ -232,7 +260,7 @@ def _sentence(c: _Candidate) -> Sentence:
 
 
 def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int,
-                  before: list[int | None], opens: list[bool]) -> list[int]:
+                  before: list[int | None], opens: _Opens) -> list[int]:
     """The best ``k`` that repeat no chosen one; a sentence that opens with a reference brings its predecessor."""
     chosen: list[int] = []
     for i in (int(j) for j in np.argsort(-scores, kind="stable")):
@@ -253,7 +281,7 @@ def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int,
 
 
 def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int,
-         before: list[int | None], opens: list[bool], blocs: list[str]) -> list[int]:
+         before: list[int | None], opens: _Opens, blocs: list[str]) -> list[int]:
     """Maximal marginal relevance: each pick trades its score against likeness to earlier picks.
 
     When the sentences come from more than one bloc, one from a bloc not yet quoted

@@ -126,3 +126,28 @@ def test_a_long_word_before_a_full_stop_is_read_whole() -> None:
     assert split_sentences(f"He spoke of {long}. Then he left. Mr. Li stayed.") == [
         f"He spoke of {long}.", "Then he left.", "Mr. Li stayed."]
     assert split_sentences("The talks went well. Gen. Smith agreed.") == ["The talks went well.", "Gen. Smith agreed."]
+
+
+def test_centrality_matches_the_plain_power_iteration() -> None:
+    """The batched iteration stops at the same step, with the same bits, as checking after every step."""
+    import numpy as np
+
+    from briefing.summarize import DAMPING, centrality
+
+    rng = np.random.default_rng(24)
+    for n in (2, 3, 9, 15, 40):
+        vectors = rng.random((n, 30)) * (rng.random((n, 30)) < 0.3)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        sim = vectors @ vectors.T
+        adjacency = (sim >= 0.0) * sim
+        np.fill_diagonal(adjacency, 0.0)
+        degree = adjacency.sum(axis=1, keepdims=True)
+        transition = np.full_like(adjacency, 1.0 / n)
+        np.divide(adjacency, degree, out=transition, where=degree > 0)
+        rank = np.full(n, 1.0 / n)
+        for _ in range(50):
+            new = (transition.T @ rank) * DAMPING + (1 - DAMPING) / n
+            if np.abs(new - rank).sum() < 1e-6:
+                break
+            rank = new
+        assert centrality(vectors).tobytes() == new.tobytes()
