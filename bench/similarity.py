@@ -77,14 +77,8 @@ def semeval(path: Path, settings: DedupeSettings, langs: tuple[str, ...] | None)
                                                                  if c in TARGETS else 0, c)):
         mine = [p for p in pairs if p.langs == code]
         docs = {d: article(d, texts[d]) for d in sorted({d for p in mine for d in (p.a, p.b)})}
-        story = clusters(list(docs.values()), settings)
-        counts = [0, 0, 0]
-        for p in mine:
-            together = story[docs[p.a].id] == story[docs[p.b].id]
-            counts[0] += p.same and together
-            counts[1] += (not p.same) and together
-            counts[2] += p.same and not together
-        out[code] = (*prf(counts), len(mine), sum(p.same for p in mine))
+        out[code] = (*prf(_pair_counts(mine, docs, clusters(list(docs.values()), settings))), len(mine),
+                     sum(p.same for p in mine))
     return out
 
 
@@ -99,14 +93,19 @@ def own(settings: DedupeSettings, split: str, dated: bool) -> tuple:
     docs = {d: article(d, texts[d]) for d in sorted(texts)}
     if dated:
         docs = {d: replace(a, published=dates[d]) for d, a in docs.items()}
-    story = clusters(list(docs.values()), settings)
+    counts = _pair_counts(pairs, docs, clusters(list(docs.values()), settings))
+    return (*prf(counts), len(pairs), sum(p.same for p in pairs))
+
+
+def _pair_counts(pairs: list, docs: dict, story: dict) -> list[int]:
+    """[same pairs grouped together, other pairs grouped together, same pairs kept apart]."""
     counts = [0, 0, 0]
     for p in pairs:
         together = story[docs[p.a].id] == story[docs[p.b].id]
         counts[0] += p.same and together
         counts[1] += (not p.same) and together
         counts[2] += p.same and not together
-    return (*prf(counts), len(pairs), sum(p.same for p in pairs))
+    return counts
 
 
 def story_split(topic: str) -> str:

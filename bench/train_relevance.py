@@ -75,16 +75,7 @@ def labelled(shared: Path = SHARED) -> list[Item]:
     Raises:
         FileNotFoundError: the shared wire-dev data is missing (a figure without it would be a lie).
     """
-    out: list[Item] = []
-    for lang in ("en", "zh", "ru"):
-        path = shared / f"{lang}.jsonl"
-        if not path.is_file():
-            raise FileNotFoundError(f"shared wire-dev data not found: {path}")
-        items = {d["id"]: d for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
-        for d in map(json.loads, (LABELS / f"wire-dev-{lang}.jsonl").read_text(encoding="utf-8").splitlines()):
-            it = items[d["id"]]
-            out.append(Item(f"wire-{lang}", d["id"], it["title"] or "", it["text"] or "", d["label"], d["class"],
-                            lang))
+    out = [item for lang in LANGUAGES for item in _wire(shared, lang, f"wire-dev-{lang}.jsonl", f"wire-{lang}")]
     for d in map(json.loads, (LABELS / "own-wire.jsonl").read_text(encoding="utf-8").splitlines()):
         out.append(Item(f"own-{d['lang']}", d["id"], d["title"], d["text"], d["label"], d["class"], d["lang"]))
     for d in map(json.loads, CASES.read_text(encoding="utf-8").splitlines()):  # full articles, our own writing
@@ -98,18 +89,27 @@ def fresh(shared: Path = SHARED) -> list[Item]:
     random sample of wire-dev items no earlier round had labelled, and own items written before this round's
     changes. Reported like the test split, never trained or tuned on.
     """
-    out: list[Item] = []
-    for lang in LANGUAGES:
-        path = shared / f"{lang}.jsonl"
-        if not path.is_file():
-            raise FileNotFoundError(f"shared wire-dev data not found: {path}")
-        items = {d["id"]: d for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
-        for d in map(json.loads, (LABELS / f"wire-dev-{lang}-fresh.jsonl").read_text(encoding="utf-8").splitlines()):
-            it = items[d["id"]]
-            out.append(Item(f"fresh-wire-{lang}", d["id"], it["title"] or "", it["text"] or "", d["label"],
-                            d["class"], lang))
+    out = [item for lang in LANGUAGES
+           for item in _wire(shared, lang, f"wire-dev-{lang}-fresh.jsonl", f"fresh-wire-{lang}")]
     for d in map(json.loads, (LABELS / "own-fresh.jsonl").read_text(encoding="utf-8").splitlines()):
         out.append(Item(f"fresh-own-{d['lang']}", d["id"], d["title"], d["text"], d["label"], d["class"], d["lang"]))
+    return out
+
+
+def _wire(shared: Path, lang: str, labels: str, name: str) -> list[Item]:
+    """The items of one label file of ours, joined by id to their text in the shared wire-dev file of ``lang``.
+
+    Raises:
+        FileNotFoundError: the shared wire-dev data is missing.
+    """
+    path = shared / f"{lang}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"shared wire-dev data not found: {path}")
+    items = {d["id"]: d for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    out = []
+    for d in map(json.loads, (LABELS / labels).read_text(encoding="utf-8").splitlines()):
+        it = items[d["id"]]
+        out.append(Item(name, d["id"], it["title"] or "", it["text"] or "", d["label"], d["class"], lang))
     return out
 
 
