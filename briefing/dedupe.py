@@ -171,14 +171,8 @@ def _minhash_values(hashes: np.ndarray, num_perm: int) -> np.ndarray:
     p = _permutations(num_perm)
     if not len(hashes):
         return p.empty.copy()
-    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
-    hv = hashes.astype(np.uint32)
+    hv = _fmix32(hashes.astype(np.uint32))
     with np.errstate(over="ignore"):
-        hv = hv ^ (hv >> s1)
-        hv = hv * m1
-        hv = hv ^ (hv >> s2)
-        hv = hv * m2
-        hv = hv ^ (hv >> s3)
         values: np.ndarray = np.minimum(p.empty, (hv[:, None] * p.a + p.b).min(axis=0))
     return values
 

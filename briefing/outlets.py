@@ -111,8 +111,6 @@ def bundled_outlets() -> Path:
     return packaged if packaged.is_file() else REPO_OUTLETS
 
 
-
-
 def read_registry(path: Path, key: str | None = None, where: str | None = None) -> RegistryFile:
     """Parse one registry file.
 

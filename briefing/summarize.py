@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, filterfalse
 
@@ -218,7 +218,8 @@ def summarize(articles: Sequence[Article], sentences: int = 3, *, registry: Regi
     scores = _scores(pool, vectors)
     index = {(c.article.id, c.position): i for i, c in enumerate(pool)}
     before = [index.get((c.article.id, c.position - 1)) for c in pool]
-    opens = _Opens(pool)
+    # whether pool sentence i opens with a reference, worked out when first asked: a pick asks of a few
+    opens = functools.cache(lambda i: _opens_with_reference(pool[i].text))
     if len({c.article.id for c in pool}) == 1:
         picked = _top_distinct(scores, vectors, sentences, before, opens)
         picked.sort()  # document order
@@ -227,20 +228,6 @@ def summarize(articles: Sequence[Article], sentences: int = 3, *, registry: Regi
         blocs = [bloc_of(c.article.outlet, known) if c.article.outlet else "" for c in pool]
         picked = _mmr(scores, vectors, sentences, before, opens, blocs)
     return [_sentence(pool[i]) for i in picked]
-
-
-class _Opens:
-    """Whether pool sentence ``i`` opens with a reference, worked out when first asked: a pick asks of a few."""
-
-    def __init__(self, pool: list[_Candidate]):
-        self._pool = pool
-        self._known: dict[int, bool] = {}
-
-    def __getitem__(self, i: int) -> bool:
-        known = self._known.get(i)
-        if known is None:
-            known = self._known[i] = _opens_with_reference(self._pool[i].text)
-        return known
 
 
 def _in_context(chosen: list[_Candidate]) -> list[_Candidate]:
@@ -260,15 +247,15 @@ def _sentence(c: _Candidate) -> Sentence:
 
 
 def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int,
-                  before: list[int | None], opens: _Opens) -> list[int]:
+                  before: list[int | None], opens: Callable[[int], bool]) -> list[int]:
     """The best ``k`` that repeat no chosen one; a sentence that opens with a reference brings its predecessor."""
     chosen: list[int] = []
     for i in (int(j) for j in np.argsort(-scores, kind="stable")):
         if not all(float(vectors[i] @ vectors[j]) < REPEAT for j in chosen):
             continue
-        if opens[i]:
+        if opens(i):
             p = before[i]
-            if p is None or opens[p]:
+            if p is None or opens(p):
                 continue
             if p not in chosen:
                 if len(chosen) + 2 > k or not all(float(vectors[p] @ vectors[j]) < REPEAT for j in chosen):
@@ -281,7 +268,7 @@ def _top_distinct(scores: np.ndarray, vectors: np.ndarray, k: int,
 
 
 def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int,
-         before: list[int | None], opens: _Opens, blocs: list[str]) -> list[int]:
+         before: list[int | None], opens: Callable[[int], bool], blocs: list[str]) -> list[int]:
     """Maximal marginal relevance: each pick trades its score against likeness to earlier picks.
 
     When the sentences come from more than one bloc, one from a bloc not yet quoted
@@ -304,11 +291,11 @@ def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int,
         if value[best] == -np.inf:
             break
         left[best] = False
-        if not opens[best]:
+        if not opens(best):
             chosen.append(best)
             continue
         p = before[best]
-        if p is None or opens[p]:
+        if p is None or opens(p):
             continue
         if p in chosen:
             chosen.insert(chosen.index(p) + 1, best)
