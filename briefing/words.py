@@ -16,26 +16,29 @@ their scale (2100 万 = 21 million = 21 млн is ``#2.1e+07``), dates (12 月 1
 (``data/news_lexicon.tsv``: Putin = Путин = 普京 is ``@putin``). Within one language they also
 serve as the named-entity overlap of two articles.
 
-Pure and deterministic; jieba's dictionary loads once, on the first Chinese text. Never imports
-the rest of Briefing.
+Pure and deterministic; jieba's dictionary loads once (into rjieba, which cuts as jieba does), on
+the first Chinese text. Never imports the rest of Briefing.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import importlib.util
 import itertools
-import logging
 import re
 import threading
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ahocorasick
 import Stemmer
+
+if TYPE_CHECKING:
+    import rjieba
 
 __all__ = ["ENGLISH_STOP_WORDS", "Terms", "analyse", "chinese_words"]
 
@@ -203,19 +206,46 @@ def _lexicon() -> _Lexicon:
 
 
 @functools.lru_cache(maxsize=1)
-def _jieba() -> Any:  # a jieba.Tokenizer (jieba ships no types)
-    """Our own jieba tokenizer (the module-level one is shared with whoever else imports jieba)."""
-    with warnings.catch_warnings():  # jieba 0.42 imports pkg_resources, which warns on every run's stderr
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-        import jieba
+def _jieba() -> rjieba.Jieba:
+    """A cutter that cuts exactly as jieba 0.42 with the lexicon's Chinese forms added, ~8× faster.
 
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+    rjieba (jieba-rs, in Rust) cuts by the same method (the dictionary's DAG, the best route by
+    log frequency over the total, the same HMM for unknown words); loaded with jieba's own dictionary
+    and the same total it gives the same words: tests/test_words.py compares the two on real and
+    random text. jieba's total counts every line and every ``add_word`` in full (an added word that
+    was already there is counted twice); jieba-rs's counts each word once, so a padding entry that no
+    Han run can contain (a private-use character) makes up the difference.
+    """
+    import rjieba
+
+    freq: dict[str, int] = {}
+    total = 0
+    with _jieba_dictionary().open(encoding="utf-8") as lines:
+        for line in lines:
+            word, written, *_ = line.split()  # "word freq [tag]", as jieba reads it
+            freq[word] = int(written)
+            total += int(written)
     for form in _lexicon().chinese_forms:
         if _HAN_RUN.fullmatch(form):
-            tokenizer.add_word(form, 1000)
-    return tokenizer
+            freq[form] = 1000
+            total += 1000
+    cutter: rjieba.Jieba = rjieba.Jieba.empty()  # type: ignore[no-untyped-call]  # the stub leaves it untyped
+    for word, count in freq.items():
+        cutter.add_word(word, count, None)
+    if total > sum(freq.values()):
+        cutter.add_word(_PADDING, total - sum(freq.values()), None)
+    return cutter
+
+
+_PADDING = "\ue000"  # never in a run of HAN characters
+
+
+def _jieba_dictionary() -> Path:
+    """jieba's dict.txt, found without importing jieba (its import pulls in pkg_resources)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("jieba is not installed: its dictionary is what Chinese words are cut by")
+    return Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
 
 
 _jieba_lock = threading.Lock()
@@ -260,9 +290,9 @@ def _russian_words(text: str, tokens: list[str] | None = None) -> list[str]:
 
 
 def _chinese_words(runs: list[str]) -> list[str]:
-    with _jieba_lock:  # jieba's tokenizer keeps state while it cuts
-        tokenizer = _jieba()
-        words = [w for run in runs for w in tokenizer.lcut(run, HMM=True)]
+    with _jieba_lock:  # built once, by one thread
+        cutter = _jieba()
+    words = [w for run in runs for w in cutter.cut(run, True)]
     return [w for w in words if w not in _CHINESE_STOP]
 
 
