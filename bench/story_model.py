@@ -59,6 +59,7 @@ from briefing.types import Article  # noqa: E402
 PAIRS_CSV = DATA / "semeval2022-task8" / "training_set.csv"
 OWN_PAIRS = Path(__file__).resolve().parent / "labels" / "ru-story-pairs.jsonl"
 OWN = "ru-own"  # the pool of our own Russian pairs (bench/labels/ru-story-pairs.README.md)
+OWN_XL = Path(__file__).resolve().parent / "labels" / "xl-story-pairs.jsonl"  # ru-en, ru-zh (its README)
 MODEL_PATH = Path(__file__).resolve().parents[1] / "briefing" / "data" / "story_model.json"
 TARGETS = ("en-en", "ru-ru", "zh-zh", "zh-en")
 FEATURES = ("words", "sqrt_keys", "cross", "cross_keys")  # the pair model: pairs at ``same_story`` link

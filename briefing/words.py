@@ -69,7 +69,7 @@ _SCALE_WORDS = frozenset({"thousand", "million", "billion", "trillion", "mn", "b
                           "триллион", "триллиона", "триллионов"})
 _SCALES = {"thousand": 1e3, "тыс": 1e3, "万": 1e4, "million": 1e6, "mn": 1e6, "m": 1e6, "млн": 1e6, "亿": 1e8,
            "billion": 1e9, "bn": 1e9, "b": 1e9, "млрд": 1e9, "trillion": 1e12, "tn": 1e12, "трлн": 1e12}
-_AMOUNT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*"
+_AMOUNT = re.compile(r"(?<![0-9A-Za-z\u00c0-\u024f\u0400-\u04ff_.,])(\d+(?:[.,]\d+)?)\s*"
                      r"(thousand|million|billion|trillion|mn|bn|tn|m|b|тыс|млн|млрд|трлн|万|亿"
                      r"|тысяч[а-я]*|миллион[а-я]*|миллиард[а-я]*|триллион[а-я]*)(?![a-zа-я])",
                      re.IGNORECASE)
@@ -102,7 +102,7 @@ _RUSSIAN_STOP = frozenset("""
 ее ей ему если есть еще же за здесь и из или им их к как ко когда который кто ли либо между меня мне
 может мы на над надо наш не него нее нет ни них но ну о об однако он она они оно от очень по под
 после при про с со так также такой там те тем то того тоже только том тот ту ты у уже хотя чего чей
-чем что чтобы эта эти это этого этой этом этот я года году год лет также заявил сообщил сказал
+чем что чтобы эта эти это этого этой этом этот я года году год лет также заявил сообщил сказал ранее долго
 """.split())
 
 _CHINESE_STOP = frozenset("""
@@ -181,7 +181,8 @@ def _lexicon() -> _Lexicon:
             stems = tuple(_russian_words(form))
             if len(stems) < len(form.split()) and not proper:
                 continue  # it loses a stop word: Новый год would be every новый (Ван И: a name, written Ван)
-            if len(stems) == 1 and (len(stems[0]) <= 3 or len(stems[0]) < len(form) - 2 or " " in form):
+            if len(stems) == 1 and (len(stems[0]) <= (4 if proper else 3) or len(stems[0]) < len(form) - 2
+                                    or " " in form):
                 # stemmed twice, a form can meet another word (Дания and данные are both дан): matched
                 # only as that word, see _russian_concepts
                 plain = form.split()[0].replace("ё", "е")
@@ -340,7 +341,7 @@ def _russian_concepts(stems: list[str], tokens: list[str], text: str, lexicon: _
         if stem is None:
             stem = next(iter(_russian_words("", [token])), "")
         for form, key, name in short.get(stem, ()):
-            if len(token) < len(form) - 1 or token[:len(form) - 1] != form[:len(form) - 1]:
+            if not _inflected(token, form):
                 continue
             if name:
                 if capitals is None:
@@ -353,6 +354,15 @@ def _russian_concepts(stems: list[str], tokens: list[str], text: str, lexicon: _
 
 
 _ADJECTIVE = ("ий", "ый", "ой", "ая", "ое", "ие", "ые")  # a name's adjective (китайский) is written lower-case
+_ENDINGS = frozenset("""а я у ю е и ы о й ь ой ей ом ем ам ям ах ях ами ями ею ою ий ый ая яя ое ее ые ие ого его
+ому ему ым им ых их ыми ими ую юю""".split())
+
+
+def _inflected(token: str, form: str) -> bool:
+    """The token is the form, or the form with a case ending added (Судана) or in place of its last
+    letter (Китая, Дании, Газе); not a shorter word (газ for Газа) nor another one (Даниил for Дания)."""
+    return token == form or (token.startswith(form) and token[len(form):] in _ENDINGS) or (
+        token[:len(form) - 1] == form[:-1] and token[len(form) - 1:] in _ENDINGS)
 
 
 def _chinese_concepts(text: str, automaton: ahocorasick.Automaton) -> list[str]:
@@ -370,7 +380,7 @@ def _chinese_concepts(text: str, automaton: ahocorasick.Automaton) -> list[str]:
 def _skeleton(name: str) -> str:
     """Consonants of a name in Latin letters, doubled ones once: Trump, Трамп → trmp."""
     folded = unicodedata.normalize("NFKD", name.lower())
-    letters = folded.encode("ascii", "ignore").decode().translate(_VOWELS)
+    letters = folded.encode("ascii", "ignore").decode().translate(_VOWELS).replace("x", "ks")  # Alexei = Алексей
     return _DOUBLED.sub(r"\1", letters)
 
 
@@ -382,6 +392,21 @@ def _number(token: str) -> str | None:
         return token.replace(",", "")
     token = token.replace(",", ".")
     return token if len(token) >= 3 else None
+
+
+def _round_values(numbers: list[str], text_numbers: list[str]) -> list[str]:
+    """Round numbers of four digits or more as the amount keys write them: 500,000 = 500 тыс = ``#5e+05``,
+    1500 = 1,5 тыс = ``#1.5e+03`` (an outlet writes the figure out, another with its scale word). A
+    year (1900–2100 without a thousands separator) is no amount."""
+    out = []
+    for n, raw in zip(numbers, text_numbers):
+        if not n.isdigit() or len(n) < 4:
+            continue
+        value = int(n)
+        if (1900 <= value <= 2100 and raw == n) or float(f"{value:.3g}") != value:
+            continue
+        out.append(f"#{value:.3g}")
+    return out
 
 
 def _amounts(text: str) -> list[str]:
@@ -450,8 +475,9 @@ def analyse(text: str) -> Terms:
     english = _english_words(lower, latin)
     russian = _russian_words(lower, cyrillic) if cyrillic else []
     chinese = _chinese_words(runs) if runs else []
-    numbers = [n for n in map(_number, _NUMBER.findall(text)) if n]
-    keys = ["#" + n for n in numbers]
+    found = [(n, raw) for raw in _NUMBER.findall(text) if (n := _number(raw))]
+    numbers = [n for n, _ in found]
+    keys = ["#" + n for n in numbers] + _round_values(numbers, [raw for _, raw in found])
     months = {w for w in latin if w in _MONTHS} if not _MONTH_WORDS.isdisjoint(latin) else set()
     if cyrillic and not _MONTH_WORDS.isdisjoint(cyrillic):
         months.update(w for w in cyrillic if w in _MONTHS)

@@ -109,3 +109,29 @@ def test_russian_scales_written_out_are_the_abbreviated_ones() -> None:
     for short, long in [("2,2 млн баррелей", "2,2 миллиона баррелей"), ("11 млрд м³", "11 миллиардов м³"),
                         ("30 тыс. гостей", "30 тысяч гостей"), ("12 трлн рублей", "12 триллионов рублей")]:
         assert {k for k in analyse(short).keys if "e+" in k} == {k for k in analyse(long).keys if "e+" in k} != set()
+
+
+def test_amounts_agree_when_written_out_or_after_a_han_character() -> None:
+    """500,000 = 500 тыс; 3880万 right after a Han character (no space) = 38,8 млн; a year is no amount."""
+    def amounts(text: str) -> set[str]:
+        return {k for k in analyse(text).keys if "e+" in k}
+
+    assert amounts("cut by 500,000 barrels") == amounts("сократить на 500 тыс. баррелей") == {"#5e+05"}
+    assert "#3.88e+07" in amounts("日供气量达到3880万立方米") & amounts("поставки составили 38,8 млн кубометров")
+    assert "#1.9e+11" in amounts("中俄贸易额为1905亿美元") & amounts("составил 190,5 млрд долларов")
+    assert "#1.5e+03" in amounts("1500 firms") & amounts("1,5 тыс. компаний")
+    assert not amounts("in 2026") and "#2e+03" in amounts("2,000 videos")
+
+
+def test_russian_words_that_stem_as_a_name_are_no_concepts() -> None:
+    """«Ранее» (earlier) stems as ранен (injured) did, «Газ» opening a sentence is gas, not Gaza, the name
+    Даниил is not Дания, and грузовой (cargo) is not Грузия; the names themselves, declined, still count."""
+    keys = set(analyse("Ранее сообщалось о поставках. Газ идет по трубопроводу. Даниил принял грузовой состав").keys)
+    assert not {"@injured", "@palestine", "@denmark", "@georgia"} & keys and "@gas" in keys
+    assert {"@palestine", "@denmark", "@georgia", "@sudan", "@lavrov"} <= set(
+        analyse("Удары по Газе; в Дании, в Грузии, из Судана; Лаврова").keys)
+
+
+def test_a_russian_x_is_ks_in_a_name_skeleton() -> None:
+    """Alexander = Александр, Alexei = Алексей: English writes кс as x."""
+    assert "~lksndr" in analyse("Alexander Novak").keys and "~lksndr" in analyse("Александр Новак").keys
