@@ -298,8 +298,11 @@ def _trainer():
 # Floors a little under what the shipped model reaches on each test split (bench/train_relevance.py).
 # Round 3 (bench/README.md): wire-ru precision .894 -> .913 raised its floor; own-en precision .836 -> .804
 # (two more false positives of 56) lowered its own. Round 4: wire-en .892/.822 -> .904/.842 raised its floors;
-# wire-ru precision .913 -> .875 (two more false positives of 48 predicted) lowered its own.
-FLOORS = {"wire-en": (0.88, 0.82), "wire-zh": (0.95, 0.72), "wire-ru": (0.86, 0.78), "own-en": (0.78, 0.85),
+# wire-ru precision .913 -> .875 (two more false positives of 48 predicted) lowered its own. Round 6: the
+# per-language thresholds are chosen by train-CV F1 (en 0.5 -> 0.35, ru 0.5 -> 0.35), a trade of precision for
+# recall on test (wire-en .904/.842 -> .860/.851, wire-ru .894/.808 -> .863/.846, own-en .804/.865 -> .754/.885):
+# the precision floors of wire-en and own-en fall, the recall floors of wire-en and wire-ru rise.
+FLOORS = {"wire-en": (0.84, 0.83), "wire-zh": (0.95, 0.72), "wire-ru": (0.84, 0.82), "own-en": (0.73, 0.85),
           "own-ru": (0.9, 0.8), "own-zh": (0.9, 0.8)}
 
 
