@@ -20,26 +20,26 @@ sat sun u.s u.k u.n e.u a.m p.m i.e e.g fig approx dept est rev hon mt ft pres v
 gov't dist univ assn bros""".split())
 _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u0400-\u042f\u4e00-\u9fff])"
                        r"|(?<=[。！？])|\n+")
+# The first alternative alone, for a paragraph with no line break and no Chinese stop (where the other two never
+# match): the same matches, and "[.!?…][.!?…]*" (not "+") lets the regex engine skip to a stop character instead
+# of trying three alternatives at every position. A third of the time of the whole splitter.
+_STOP = re.compile(r"([.!?…][.!?…]*)([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u0400-\u042f\u4e00-\u9fff])")
 _WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+_NEAR = max(map(len, _ABBREVIATIONS)) + 2  # a word that fills this many characters before a stop is no abbreviation
 
 
 def split_sentences(paragraph: str) -> list[str]:
     """The paragraph's sentences, stripped, in order; empty pieces dropped."""
     if not paragraph.strip():
         return []
+    plain = "\n" not in paragraph and "。" not in paragraph and "！" not in paragraph and "？" not in paragraph
     out: list[str] = []
     start = 0
-    for m in _BOUNDARY.finditer(paragraph):
-        if m.group(1) == "." and not m.group(2):  # a closing quote after the stop ends the sentence
-            lo = max(0, m.start() - 40)  # the word before, looked for near the stop, not from the paragraph's start
-            before = _WORD_BEFORE.search(paragraph, lo, m.start())
-            if before and lo and before.start() == lo:  # a word that may begin before the window: the full search
-                before = _WORD_BEFORE.search(paragraph, 0, m.start())
-            word = before.group(1).lower().rstrip(".") if before else ""
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-        end = m.end(2) if m.group(1) else m.start()
-        piece = paragraph[start:end].strip()
+    for m in (_STOP if plain else _BOUNDARY).finditer(paragraph):
+        stop, closing = m.group(1, 2)
+        if stop == "." and not closing and _after_abbreviation(paragraph, m.start()):  # a closing quote ends it
+            continue
+        piece = paragraph[start:m.end(2) if stop else m.start()].strip()
         if piece:
             out.append(piece)
         start = m.end()
@@ -47,3 +47,25 @@ def split_sentences(paragraph: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+def _after_abbreviation(paragraph: str, stop: int) -> bool:
+    """Whether the word before the full stop at ``stop`` is a known abbreviation or an initial.
+
+    The word is looked for in the few characters before the stop, and further back only when it fills
+    them and may be short after all (it ends in a dot or a line break); a word that fills them otherwise
+    is longer than any abbreviation. A match that starts inside a window is the one a search from the
+    paragraph's start finds: the search goes left to right, and a run that matches from one position
+    matches from every later one in it.
+    """
+    lo = stop - _NEAR
+    before = _WORD_BEFORE.search(paragraph, max(0, lo), stop)
+    if before and lo > 0 and before.start() == lo:
+        if before.end() == stop and paragraph[stop - 1] != ".":
+            return False
+        lo = max(0, stop - 40)
+        before = _WORD_BEFORE.search(paragraph, lo, stop)
+        if before and lo and before.start() == lo:  # a word that may begin before the window: the full search
+            before = _WORD_BEFORE.search(paragraph, 0, stop)
+    word = before.group(1).lower().rstrip(".") if before else ""
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
