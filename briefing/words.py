@@ -212,7 +212,7 @@ def _jieba() -> rjieba.Jieba:
 
     rjieba (jieba-rs, in Rust) cuts by the same method (the dictionary's DAG, the best route by
     log frequency over the total, the same HMM for unknown words); loaded with jieba's own dictionary
-    and the same total it gives the same words: tests/test_words.py compares the two on real and
+    and the same total it gives the same words: tests/test_chinese_cut.py compares the two on real and
     random text. jieba's total counts every line and every ``add_word`` in full (an added word that
     was already there is counted twice); jieba-rs's counts each word once, so a padding entry that no
     Han run can contain (a private-use character) makes up the difference.
@@ -233,8 +233,9 @@ def _jieba() -> rjieba.Jieba:
     cutter: rjieba.Jieba = rjieba.Jieba.empty()  # type: ignore[no-untyped-call]  # the stub leaves it untyped
     for word, count in freq.items():
         cutter.add_word(word, count, None)
-    if total > sum(freq.values()):
-        cutter.add_word(_PADDING, total - sum(freq.values()), None)
+    once = sum(freq.values())
+    if total > once:
+        cutter.add_word(_PADDING, total - once, None)
     return cutter
 
 
