@@ -129,11 +129,12 @@ def _run_flow(call: Callable[[], Any], progress: bool = False, stop_on_signals: 
         try:
             with _server(stop_on_signals):  # a signal while it starts is handled below too
                 return _with_progress(call) if progress else call()
-        except BriefingError as exc:
-            _fail(exc)
         except BaseException as exc:
+            # After a signal, whatever unwound the run (a store call it cut short, say) reads as the stop.
             code = stop.exit_code(exc) if stop is not None else None
             if code is None or isinstance(exc, SystemExit):
+                if isinstance(exc, BriefingError):
+                    _fail(exc)
                 raise
             click.echo(f"stopped by {signal.Signals(code - 128).name}: what the run had stored is kept, "
                        "and the next run goes on from there", err=True)

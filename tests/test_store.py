@@ -437,3 +437,33 @@ def test_a_zombie_or_a_reused_pid_does_not_hold_the_lock(store: Store) -> None:
             with pytest.raises(BusyError, match=f"{host}:{me}"):
                 with store.lock("digest"):
                     pass
+
+
+def test_a_signal_inside_the_index_cut_stops_the_write_as_a_signal(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlite3 drops an exception raised in a Python SQL function; a SIGTERM landing in the index cut of an
+    insert must still unwind as the signal (exit 128 + signal), not as a store error, and roll the batch back."""
+    import briefing.store.base as base
+
+    original, calls = base.index_text, 0
+
+    def cut(text: str) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt  # what Python's signal handler raises when it runs in this function
+        return original(text)
+
+    store = Store.open_dir(tmp_path / "state")
+    try:
+        monkeypatch.setattr(base, "index_text", cut)
+        store.close()  # SQL functions are registered per connection: the next one takes the patched cut
+        with pytest.raises(KeyboardInterrupt):
+            store.add_articles([make_article(f"Rail freight note {i}.") for i in range(5)])
+        assert calls == 3
+        monkeypatch.setattr(base, "index_text", original)
+        store.add_articles([make_article("Rail freight note 9.")])  # the store goes on after the stop
+    finally:
+        store.close()
+    with sqlite3.connect(tmp_path / "state" / "briefing.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (1,), "the cut-short batch rolled back"

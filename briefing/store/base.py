@@ -8,7 +8,8 @@ nothing here knows any table but through that step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ class StoreBase:
             raise StorageError(f"cannot open store {self.url}: {exc}") from exc
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "handle_error", _raise_held_signal)
         try:
             self._migrate()
         except StorageError:
@@ -127,8 +129,38 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
     # The search index's cut of a text into words (Chinese too): the batch insert and the update/delete triggers
     # on ``articles`` call it, and a guard trigger makes a client without it fail rather than skip the index.
-    dbapi_conn.create_function("briefing_index_text", 1, index_text, deterministic=True)
-    dbapi_conn.create_function("briefing_casefold", 1, _casefold, deterministic=True)  # SQLite's lower(): ASCII only
+    dbapi_conn.create_function("briefing_index_text", 1, _passing_signals(index_text), deterministic=True)
+    dbapi_conn.create_function("briefing_casefold", 1, _passing_signals(_casefold),
+                               deterministic=True)  # SQLite's lower(): ASCII only
+
+
+_held = threading.local()  # a signal's exception raised inside a SQL function, until its statement fails
+
+
+def _passing_signals(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` as a SQL function that does not swallow a signal.
+
+    sqlite3 turns any exception raised in a Python SQL function into OperationalError ("user-defined
+    function raised exception") and drops it. A SIGTERM or Ctrl-C whose handler runs inside one (the
+    index cut runs for every inserted row) would then read as a store failure, exit 1, instead of a stop
+    with 128 + signal. The exception is held here and raised in the error's place by ``_raise_held_signal``.
+    """
+    def call(value: Any) -> Any:
+        try:
+            return fn(value)
+        except Exception:
+            raise
+        except BaseException as exc:  # KeyboardInterrupt, Prefect's TerminationSignal, SystemExit
+            _held.exc = exc
+            raise
+    return call
+
+
+def _raise_held_signal(context: Any) -> BaseException | None:
+    """SQLAlchemy's ``handle_error`` hook: the statement failed because a signal landed in a SQL function."""
+    exc = getattr(_held, "exc", None)
+    _held.exc = None
+    return exc
 
 
 def _casefold(value: str | None) -> str | None:
